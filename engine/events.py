@@ -58,9 +58,11 @@ class Measurement:
 class TraceRecord:
     """A sweep kept with the step: role says why it was recorded."""
 
-    role: str  # "search" (supramaximal search), "final", "repeat"
+    role: str  # "search" (supramaximal search), "final"
     site: str
     sweep: Sweep
+    current_mA: float
+    pulse_width_ms: float
     measures: dict[str, Any] = field(default_factory=dict)  # raw rustcore output (SI)
 
 

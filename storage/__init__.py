@@ -1,1 +1,1 @@
-"""storage."""
+"""SQLite storage of runs: schema and migrations, the run recorder, queries."""

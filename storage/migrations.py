@@ -1,0 +1,141 @@
+"""Numbered schema migrations keyed on `PRAGMA user_version`.
+
+Each migration runs once, in order, inside one transaction with the version bump, so a
+database is never left half-upgraded. Never edit a shipped migration: add the next one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: runs, steps, traces, measurements and the audit log.
+    """
+    CREATE TABLE runs (
+        id               TEXT PRIMARY KEY,          -- UUID: runs merge across databases
+        started_at       TEXT NOT NULL,
+        finished_at      TEXT,
+        status           TEXT NOT NULL,             -- running, completed, failed, stopped, ...
+        status_reason    TEXT NOT NULL DEFAULT '',
+        protocol_id      TEXT NOT NULL,
+        protocol_title   TEXT NOT NULL,
+        protocol_sha256  TEXT NOT NULL,
+        protocol_text    TEXT NOT NULL,
+        subject_id       TEXT NOT NULL,             -- pseudonymous, never a name
+        operator         TEXT NOT NULL DEFAULT '',
+        bench_profile    TEXT NOT NULL DEFAULT '',
+        reference_id     TEXT NOT NULL DEFAULT '',
+        reference_version TEXT NOT NULL DEFAULT '',
+        software_version TEXT NOT NULL DEFAULT '',
+        provenance_json  TEXT NOT NULL DEFAULT '{}',
+        abnormal_count   INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX runs_started ON runs(started_at DESC);
+    CREATE INDEX runs_subject ON runs(subject_id);
+    CREATE INDEX runs_protocol ON runs(protocol_id);
+
+    CREATE TABLE steps (
+        id          INTEGER PRIMARY KEY,
+        run_id      TEXT NOT NULL REFERENCES runs(id),
+        seq         INTEGER NOT NULL,
+        step_id     TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        title       TEXT NOT NULL,
+        status      TEXT NOT NULL,                  -- done|skipped|failed
+        reason      TEXT NOT NULL DEFAULT '',
+        started_at  TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        result_json TEXT NOT NULL DEFAULT '{}',
+        UNIQUE (run_id, seq)
+    );
+
+    CREATE TABLE traces (
+        id             INTEGER PRIMARY KEY,
+        run_id         TEXT NOT NULL REFERENCES runs(id),
+        step_row       INTEGER NOT NULL REFERENCES steps(id),
+        idx            INTEGER NOT NULL,            -- order within the step
+        role           TEXT NOT NULL,               -- search|final
+        site           TEXT NOT NULL,
+        current_mA     REAL NOT NULL,
+        pulse_width_ms REAL NOT NULL,
+        sample_rate    REAL NOT NULL,               -- Hz
+        t0             REAL NOT NULL,               -- s, time of sample 0 from the stimulus
+        dtype          TEXT NOT NULL,               -- NumPy dtype string of the raw codes
+        scale          REAL NOT NULL,               -- volts at the electrodes per code
+        offset         REAL NOT NULL,               -- volts at code 0
+        n_samples      INTEGER NOT NULL,
+        samples        BLOB NOT NULL,               -- raw codes as the digitiser sent them
+        measures_json  TEXT NOT NULL DEFAULT '{}'   -- rustcore output, SI units
+    );
+    CREATE INDEX traces_step ON traces(step_row);
+
+    CREATE TABLE measurements (
+        id           INTEGER PRIMARY KEY,
+        run_id       TEXT NOT NULL REFERENCES runs(id),
+        step_row     INTEGER NOT NULL REFERENCES steps(id),
+        trace_id     INTEGER REFERENCES traces(id),
+        name         TEXT NOT NULL,
+        site         TEXT NOT NULL DEFAULT '',
+        value        REAL,
+        unit         TEXT NOT NULL,
+        lower        REAL,
+        upper        REAL,
+        outcome      TEXT NOT NULL,                 -- normal|abnormal|unflagged
+        reference_id TEXT NOT NULL DEFAULT '',
+        citation     TEXT NOT NULL DEFAULT '',
+        note         TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX measurements_run ON measurements(run_id);
+
+    CREATE TABLE events (
+        id           INTEGER PRIMARY KEY,
+        run_id       TEXT NOT NULL,
+        at           TEXT NOT NULL,
+        kind         TEXT NOT NULL,
+        payload_json TEXT NOT NULL,
+        prev_hash    TEXT NOT NULL,                 -- hash chain: edits, deletions and
+        hash         TEXT NOT NULL                  -- reorderings become detectable
+    );
+    CREATE INDEX events_run ON events(run_id);
+    """,
+)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database up to the newest schema; return the version reached."""
+    current = schema_version(conn)
+    if current > len(MIGRATIONS):
+        raise RuntimeError(
+            f"database schema version {current} is newer than this edxbench understands "
+            f"({len(MIGRATIONS)}); upgrade edxbench"
+        )
+    for version in range(current + 1, len(MIGRATIONS) + 1):
+        script = MIGRATIONS[version - 1]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(script):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version:d}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return schema_version(conn)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (executescript would commit on its own)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements

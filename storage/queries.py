@@ -1,0 +1,130 @@
+"""Reading runs back: lists paged by key, one run in full, one trace's samples.
+
+The review screen and `edxbench runs` share these, so both see the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+RUN_LIST_COLUMNS = (
+    "id, started_at, finished_at, status, status_reason, protocol_id, protocol_title, "
+    "subject_id, abnormal_count"
+)
+
+
+@dataclass(frozen=True)
+class StoredTrace:
+    """A trace as stored: raw codes plus the scaling that turns them into volts."""
+
+    id: int
+    step_id: str
+    role: str
+    site: str
+    current_mA: float
+    pulse_width_ms: float
+    sample_rate: float
+    t0: float
+    scale: float
+    offset: float
+    codes: np.ndarray
+    measures: dict[str, Any] = field(default_factory=dict)
+
+    def volts(self) -> np.ndarray:
+        return self.codes.astype(np.float64) * self.scale + self.offset
+
+
+def list_runs(db: sqlite_utils.Database, *, limit: int = 200, offset: int = 0,
+              search: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+    """Newest first; `search` matches protocol, subject or run id."""
+    where: list[str] = []
+    params: list[Any] = []
+    if search:
+        where.append("(protocol_id LIKE ? OR protocol_title LIKE ? OR subject_id LIKE ? "
+                     "OR id LIKE ?)")
+        like = f"%{search}%"
+        params += [like, like, like, like]
+    if status:
+        where.append("status = ?")
+        params.append(status)
+    sql = f"SELECT {RUN_LIST_COLUMNS} FROM runs"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY started_at DESC, id LIMIT ? OFFSET ?"
+    params += [int(limit), int(offset)]
+    return [dict(row) for row in _rows(db, sql, params)]
+
+
+def count_runs(db: sqlite_utils.Database) -> int:
+    return int(db.execute("SELECT count(*) FROM runs").fetchone()[0])
+
+
+def find_run_id(db: sqlite_utils.Database, prefix: str) -> str | None:
+    """Resolve a run id or a unique prefix of one (people type the first 8 characters)."""
+    rows = db.execute("SELECT id FROM runs WHERE id LIKE ? LIMIT 2",
+                      (prefix.replace("%", "") + "%",)).fetchall()
+    return rows[0][0] if len(rows) == 1 else None
+
+
+def get_run(db: sqlite_utils.Database, run_id: str) -> dict[str, Any] | None:
+    rows = _rows(db, "SELECT * FROM runs WHERE id = ?", [run_id])
+    if not rows:
+        return None
+    run = dict(rows[0])
+    run["provenance"] = json.loads(run.pop("provenance_json") or "{}")
+    run["steps"] = [
+        {**row, "result": json.loads(row.pop("result_json") or "{}")}
+        for row in _rows(db, "SELECT id, seq, step_id, kind, title, status, reason, started_at, "
+                             "finished_at, result_json FROM steps WHERE run_id = ? ORDER BY seq",
+                         [run_id])
+    ]
+    run["measurements"] = _rows(
+        db,
+        "SELECT m.id, s.step_id, m.trace_id, m.name, m.site, m.value, m.unit, m.lower, m.upper, "
+        "m.outcome, m.reference_id, m.citation, m.note FROM measurements m "
+        "JOIN steps s ON s.id = m.step_row WHERE m.run_id = ? ORDER BY s.seq, m.id",
+        [run_id],
+    )
+    run["traces"] = _rows(
+        db,
+        "SELECT t.id, s.step_id, t.idx, t.role, t.site, t.current_mA, t.pulse_width_ms, "
+        "t.sample_rate, t.n_samples FROM traces t JOIN steps s ON s.id = t.step_row "
+        "WHERE t.run_id = ? ORDER BY s.seq, t.idx",
+        [run_id],
+    )
+    return run
+
+
+def load_trace(db: sqlite_utils.Database, trace_id: int) -> StoredTrace | None:
+    rows = _rows(
+        db,
+        "SELECT t.*, s.step_id FROM traces t JOIN steps s ON s.id = t.step_row WHERE t.id = ?",
+        [trace_id],
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    codes = np.frombuffer(row["samples"], dtype=np.dtype(row["dtype"]))
+    return StoredTrace(
+        id=row["id"], step_id=row["step_id"], role=row["role"], site=row["site"],
+        current_mA=row["current_mA"], pulse_width_ms=row["pulse_width_ms"],
+        sample_rate=row["sample_rate"], t0=row["t0"], scale=row["scale"],
+        offset=row["offset"], codes=codes, measures=json.loads(row["measures_json"] or "{}"),
+    )
+
+
+def completed_steps(db: sqlite_utils.Database, run_id: str) -> list[dict[str, Any]]:
+    """Steps already committed for a run (what a resumed run must not repeat)."""
+    return _rows(db, "SELECT seq, step_id, status FROM steps WHERE run_id = ? ORDER BY seq",
+                 [run_id])
+
+
+def _rows(db: sqlite_utils.Database, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cursor = db.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
