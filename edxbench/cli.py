@@ -1,0 +1,254 @@
+"""The `edxbench` command line.
+
+`edxbench` opens the terminal app; the sub-commands are the headless face. Every error a
+person can cause (bad file, unknown subject, unreachable bench, unwritable database)
+becomes one line naming the file, field or instrument, and a non-zero exit: exit 2 for bad
+input, 1 for a run that did not complete, 3 for an internal error (details in the log).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from edxbench import __version__
+from edxbench.paths import default_db_path, log_path
+
+EXIT_RUN_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="edxbench",
+        description="Run scripted nerve conduction and needle EMG studies on a lab bench.",
+    )
+    parser.add_argument("--version", action="version", version=f"edxbench {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", type=Path, default=None,
+                        help="SQLite database (default: $EDXBENCH_DB or the user data dir)")
+    bench = argparse.ArgumentParser(add_help=False)
+    bench.add_argument("--bench", default="sim", metavar="PROFILE",
+                       help="bench profile (default: sim, the simulated bench)")
+    bench.add_argument("--bench-config", type=Path, default=None, metavar="TOML",
+                       help="bench configuration file (default: data/bench.toml)")
+    bench.add_argument("--fast", action="store_true",
+                       help="simulated bench in fast time (no real-time pacing)")
+    parser.add_argument("--db", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--bench", default="sim", help=argparse.SUPPRESS)
+    parser.add_argument("--bench-config", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--fast", action="store_true", help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", parents=[common, bench], help="run a protocol")
+    run.add_argument("protocol", help="protocol id (e.g. median-motor) or a path to a .yaml file")
+    run.add_argument("--subject", required=True, help="pseudonymous subject id (sim: a virtual "
+                                                      "subject from data/subjects)")
+    run.add_argument("--headless", action="store_true", help="run without the terminal app")
+    run.add_argument("--json", action="store_true", help="print the result as JSON")
+    run.add_argument("--answers", type=Path, default=None,
+                     help="YAML/JSON file of prompt id → answer for headless runs")
+
+    runs = sub.add_parser("runs", parents=[common], help="list stored runs")
+    runs.add_argument("--json", action="store_true")
+    runs.add_argument("--limit", type=int, default=50)
+    runs.add_argument("--search", default=None, help="filter by protocol, subject or run id")
+
+    show = sub.add_parser("show", parents=[common], help="show one stored run")
+    show.add_argument("run_id", help="run id or a unique prefix of it")
+    show.add_argument("--json", action="store_true")
+
+    sim = sub.add_parser("sim", help="start the simulated bench alone and print its resources")
+    sim.add_argument("--seed", type=int, default=None)
+
+    protocols = sub.add_parser("protocols", help="list or check protocol files")
+    psub = protocols.add_subparsers(dest="protocols_command", metavar="ACTION")
+    psub.add_parser("list", help="list the protocol library")
+    check = psub.add_parser("check", help="validate protocol files")
+    check.add_argument("files", nargs="+", type=Path)
+
+    sub.add_parser("subjects", help="list the virtual subjects of the simulated bench")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _dispatch(args, parser)
+    except KeyboardInterrupt:
+        print("edxbench: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        message = _user_message(exc)
+        if message is not None:
+            print(f"edxbench: error: {message}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        where = _log_internal_error(exc)
+        print(f"edxbench: internal error: {type(exc).__name__}: {exc} (details in {where})",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    db_path = (args.db or default_db_path()) if hasattr(args, "db") else default_db_path()
+    if args.command is None:
+        from tui.app import EdxApp  # Textual is imported only when the app opens
+
+        EdxApp(db_path=db_path, bench_profile=args.bench, fast=args.fast,
+               bench_config=args.bench_config).run()
+        return 0
+    if args.command == "run":
+        return _run(args, db_path)
+    if args.command == "runs":
+        return _runs(args, db_path)
+    if args.command == "show":
+        return _show(args, db_path)
+    if args.command == "sim":
+        from instruments.sim.__main__ import main as sim_main
+
+        return sim_main([] if args.seed is None else ["--seed", str(args.seed)]) or 0
+    if args.command == "protocols":
+        return _protocols(args, parser)
+    if args.command == "subjects":
+        from instruments.bench import available_subjects
+
+        for name in available_subjects():
+            print(name)
+        return 0
+    parser.print_help()
+    return EXIT_BAD_INPUT
+
+
+def _run(args: argparse.Namespace, db_path: Path) -> int:
+    from engine.catalog import resolve_protocol
+
+    protocol_path = resolve_protocol(args.protocol)
+    if not args.headless:
+        from tui.app import EdxApp
+
+        EdxApp(db_path=db_path, bench_profile=args.bench, fast=args.fast,
+               bench_config=args.bench_config, protocol_path=protocol_path,
+               subject_id=args.subject).run()
+        return 0
+    from edxbench.headless import run_headless
+
+    return run_headless(protocol_path, args.subject, db_path=db_path,
+                        answers=_load_answers(args.answers), as_json=args.json,
+                        profile=args.bench, fast=args.fast, bench_config=args.bench_config)
+
+
+def _load_answers(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    from engine.yamlsource import Mark, SourceError, load_yaml_file
+
+    document = load_yaml_file(path)
+    if not isinstance(document, dict):
+        raise SourceError(getattr(document, "mark", Mark(str(path), 1, 1)),
+                          "answers file must map prompt ids to answers")
+    return dict(document)
+
+
+def _runs(args: argparse.Namespace, db_path: Path) -> int:
+    from storage.database import open_database
+    from storage.queries import list_runs
+
+    db = open_database(db_path)
+    rows = list_runs(db, limit=args.limit, search=args.search)
+    if args.json:
+        json.dump(rows, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    if not rows:
+        print(f"no runs in {db_path}")
+        return 0
+    for row in rows:
+        flag = f"{row['abnormal_count']} abnormal" if row["abnormal_count"] else ""
+        print(f"{row['id'][:8]}  {row['started_at'][:19].replace('T', ' ')}  "
+              f"{row['status']:<10} {row['protocol_id']:<16} {row['subject_id']:<16} {flag}")
+    return 0
+
+
+def _show(args: argparse.Namespace, db_path: Path) -> int:
+    from edxbench.headless import format_limits
+    from storage.database import open_database
+    from storage.queries import find_run_id, get_run
+
+    db = open_database(db_path)
+    run_id = find_run_id(db, args.run_id)
+    run = get_run(db, run_id) if run_id else None
+    if run is None:
+        raise LookupError(f"no run matches {args.run_id!r} in {db_path}")
+    if args.json:
+        run.pop("protocol_text", None)
+        json.dump(run, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+        return 0
+    print(f"run {run['id']}  {run['protocol_title']}  subject {run['subject_id']}  "
+          f"{run['status']}  started {run['started_at']}")
+    for step in run["steps"]:
+        print(f"  [{step['status']:>7}] {step['title']}")
+    for m in run["measurements"]:
+        value = "—" if m["value"] is None else f"{m['value']:.2f}"
+        print(f"    {m['step_id']:<18} {m['name']:<20} {value:>8} {m['unit']:<6} "
+              f"{format_limits(m['lower'], m['upper']):<8} {m['outcome']}")
+    return 0
+
+
+def _protocols(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from engine.catalog import list_protocols
+    from engine.protocol import ProtocolError, load_protocol
+
+    if args.protocols_command == "list":
+        for info in list_protocols():
+            print(f"{info.id:<24} {info.title}")
+        return 0
+    if args.protocols_command == "check":
+        bad = 0
+        for path in args.files:
+            try:
+                protocol = load_protocol(path)
+                print(f"{path}: ok ({protocol.id}, {len(protocol.steps)} steps)")
+            except ProtocolError as exc:
+                bad += 1
+                print(f"{exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT if bad else 0
+    parser.parse_args(["protocols", "--help"])
+    return EXIT_BAD_INPUT
+
+
+def _user_message(exc: BaseException) -> str | None:
+    """The one-line message for errors a person can fix; None for internal errors."""
+    from edxbench.session import SessionError
+    from engine.prompts import AnswerError
+    from engine.yamlsource import SourceError
+    from instruments.errors import InstrumentError
+    from storage.database import StorageError
+
+    if isinstance(exc, SourceError | SessionError | StorageError | InstrumentError |
+                  AnswerError | LookupError):
+        return str(exc.args[0]) if exc.args else type(exc).__name__
+    name = type(exc).__name__
+    if name in {"BenchConfigError", "SubjectError", "UnknownSubject"}:
+        return str(exc)
+    return None
+
+
+def _log_internal_error(exc: BaseException) -> Path:
+    """Write the traceback to the log file (never to the terminal)."""
+    path = log_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        logging.basicConfig(filename=path, level=logging.INFO)
+        logging.getLogger("edxbench").error(
+            "internal error\n%s", "".join(traceback.format_exception(exc)))
+    except OSError:
+        pass
+    return path

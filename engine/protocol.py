@@ -1,0 +1,292 @@
+"""Protocol files: the schema, its validation, and the step types the runner executes.
+
+A protocol is clinical practice written as text a lab can read, review in git and adapt.
+It states intent only (which site, what current search, which sweep); the runner owns
+every side effect. See `protocols/README.md` for the format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.fields import FieldReader
+from engine.yamlsource import Mark, SourceError, load_yaml_file
+
+SCHEMA_VERSION = 1
+STEP_GROUPS = ("setup", "main", "cleanup")
+STEP_KINDS = ("instruction", "input", "stimulate", "compute", "compare")
+
+
+class ProtocolError(SourceError):
+    """A protocol file that cannot be run, located at file:line:column."""
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    kind: str
+    title: str
+    group: str
+    mark: Mark
+    text: str = ""
+    diagram: str = ""
+
+
+@dataclass(frozen=True)
+class InstructionStep(Step):
+    pass
+
+
+@dataclass(frozen=True)
+class TapeMeasure:
+    """On the simulated bench the virtual subject answers the distance (a tape measure)."""
+
+    nerve: str
+    from_site: str
+    to_site: str
+
+
+@dataclass(frozen=True)
+class InputStep(Step):
+    unit: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    default: float | None = None
+    tape_measure: TapeMeasure | None = None
+
+
+@dataclass(frozen=True)
+class SupramaximalSpec:
+    """Raise the current until the response stops growing, then add a margin."""
+
+    start_mA: float
+    step_mA: float
+    max_mA: float
+    plateau_pct: float
+    margin_pct: float
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    window_ms: float
+    pretrigger_ms: float
+    sensitivity_mV_per_div: float
+    points: int
+
+
+@dataclass(frozen=True)
+class StimulateStep(Step):
+    nerve: str = ""
+    site: str = ""
+    role: str = "distal"  # distal | proximal: which reference limits apply
+    recording: str = ""
+    distance_mm: float | None = None
+    pulse_width_ms: float = 0.2
+    rate_hz: float = 1.0
+    supramaximal: SupramaximalSpec | None = None
+    fixed_mA: float | None = None
+    sweep: SweepSpec = field(default_factory=lambda: SweepSpec(20.0, 2.0, 2.0, 2000))
+    artefact_ms: float = 1.0  # measurement search starts after the stimulus artefact
+
+
+@dataclass(frozen=True)
+class ComputeStep(Step):
+    quantity: str = "conduction_velocity"
+    segment: str = ""
+    proximal: str = ""
+    distal: str = ""
+    distance: str = ""  # id of the input step that holds the segment length
+
+
+@dataclass(frozen=True)
+class CompareStep(Step):
+    pass
+
+
+@dataclass(frozen=True)
+class Protocol:
+    id: str
+    title: str
+    version: str
+    description: str
+    nerve: str
+    study_kind: str
+    reference: str
+    steps: tuple[Step, ...]
+    path: Path
+    text: str
+    sha256: str
+
+    def step(self, step_id: str) -> Step:
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(step_id)
+
+
+def load_protocol(path: str | Path) -> Protocol:
+    """Read and validate a protocol; raise ProtocolError at the offending line."""
+    source = Path(path)
+    try:
+        document = load_yaml_file(source)
+    except SourceError as exc:
+        raise ProtocolError(exc.mark, exc.message) from None
+    try:
+        return _parse(document, source)
+    except ProtocolError:
+        raise
+    except SourceError as exc:
+        raise ProtocolError(exc.mark, exc.message) from None
+
+
+def _parse(document: object, source: Path) -> Protocol:
+    top = FieldReader(document, "protocol", Mark(str(source), 1, 1))
+    schema = top.integer("schema", required=True)
+    if schema != SCHEMA_VERSION:
+        raise top.error("schema", f"is {schema}; this edxbench reads schema {SCHEMA_VERSION}")
+    protocol_id = top.identifier("id", required=True)
+    title = top.text("title", required=True, max_length=200)
+    version = str(top.raw("version", "1"))
+    description = top.text("description", "") or ""
+    reference = top.identifier("reference", "") or ""
+    study = top.sub("study", "study", required=True)
+    assert study is not None
+    nerve = study.identifier("nerve", required=True)
+    study_kind = study.choice("kind", ("motor", "sensory", "f-wave", "h-reflex", "rns",
+                                        "needle", "bench"), required=True)
+    study.finish()
+    groups = top.sub("steps", "steps", required=True)
+    assert groups is not None
+    steps: list[Step] = []
+    for group in STEP_GROUPS:
+        for index, item in enumerate(groups.items(group)):
+            mark = groups.items(group).mark_of(index)
+            steps.append(_parse_step(item, group, mark))
+    groups.finish()
+    top.finish()
+    if not any(s.group == "main" for s in steps):
+        raise ProtocolError(groups.mark, "protocol: steps: 'main' must list at least one step")
+    _check_references(steps)
+    text = source.read_text(encoding="utf-8")
+    return Protocol(
+        id=str(protocol_id), title=str(title), version=version, description=description,
+        nerve=str(nerve), study_kind=str(study_kind), reference=reference, steps=tuple(steps),
+        path=source, text=text, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
+
+
+def _parse_step(item: object, group: str, mark: Mark) -> Step:
+    r = FieldReader(item, f"{group} step", mark)
+    step_id = r.identifier("id", required=True)
+    r.what = f"step '{step_id}'"
+    kind = r.choice("kind", STEP_KINDS, required=True)
+    common = {
+        "id": step_id, "kind": kind, "group": group, "mark": r.mark,
+        "title": r.text("title", required=True, max_length=200),
+        "text": r.text("text", "") or "",
+        "diagram": r.text("diagram", "") or "",
+    }
+    step: Step
+    if kind == "instruction":
+        step = InstructionStep(**common)
+    elif kind == "input":
+        tape = r.sub("tape_measure", "tape_measure")
+        tape_measure = None
+        if tape is not None:
+            tape_measure = TapeMeasure(
+                nerve=str(tape.identifier("nerve", required=True)),
+                from_site=str(tape.identifier("from", required=True)),
+                to_site=str(tape.identifier("to", required=True)),
+            )
+            tape.finish()
+        minimum = r.number("min")
+        maximum = r.number("max")
+        if minimum is not None and maximum is not None and minimum > maximum:
+            raise r.error("min", f"({minimum:g}) is above 'max' ({maximum:g})")
+        step = InputStep(**common, unit=r.text("unit", "") or "", minimum=minimum,
+                         maximum=maximum, default=r.number("default"),
+                         tape_measure=tape_measure)
+    elif kind == "stimulate":
+        step = _parse_stimulate(r, common)
+    elif kind == "compute":
+        step = ComputeStep(
+            **common,
+            quantity=str(r.choice("quantity", ("conduction_velocity",), required=True)),
+            segment=str(r.identifier("segment", required=True)),
+            proximal=str(r.identifier("proximal", required=True)),
+            distal=str(r.identifier("distal", required=True)),
+            distance=str(r.identifier("distance", required=True)),
+        )
+    else:
+        step = CompareStep(**common)
+    r.finish()
+    return step
+
+
+def _parse_stimulate(r: FieldReader, common: dict) -> StimulateStep:
+    supra = r.sub("supramaximal", "supramaximal")
+    spec = None
+    if supra is not None:
+        spec = SupramaximalSpec(
+            start_mA=float(supra.number("start_mA", required=True, minimum=0.1, maximum=100)),
+            step_mA=float(supra.number("step_mA", required=True, minimum=0.1, maximum=50)),
+            max_mA=float(supra.number("max_mA", required=True, minimum=0.1, maximum=100)),
+            plateau_pct=float(supra.number("plateau_pct", 5.0, minimum=0.1, maximum=50)),
+            margin_pct=float(supra.number("margin_pct", 10.0, minimum=0, maximum=50)),
+        )
+        if spec.start_mA > spec.max_mA:
+            raise supra.error("start_mA", f"({spec.start_mA:g} mA) is above max_mA "
+                                          f"({spec.max_mA:g} mA)")
+        supra.finish()
+    fixed = r.number("fixed_mA", minimum=0.1, maximum=100, unit="mA")
+    if (spec is None) == (fixed is None):
+        raise ProtocolError(r.mark, f"{r.what}: give exactly one of 'supramaximal' or "
+                                    "'fixed_mA'")
+    sweep_reader = r.sub("sweep", "sweep", required=True)
+    assert sweep_reader is not None
+    sweep = SweepSpec(
+        window_ms=float(sweep_reader.number("window_ms", required=True, minimum=1, maximum=1000,
+                                            unit="ms")),
+        pretrigger_ms=float(sweep_reader.number("pretrigger_ms", 2.0, minimum=0.2, maximum=100,
+                                                unit="ms")),
+        sensitivity_mV_per_div=float(sweep_reader.number("sensitivity_mV_per_div", 2.0,
+                                                         minimum=0.001, maximum=100)),
+        points=int(sweep_reader.integer("points", 2000, minimum=100, maximum=100_000) or 2000),
+    )
+    sweep_reader.finish()
+    return StimulateStep(
+        **common,
+        nerve=str(r.identifier("nerve", required=True)),
+        site=str(r.identifier("site", required=True)),
+        role=str(r.choice("role", ("distal", "proximal"), "distal")),
+        recording=str(r.text("recording", required=True, max_length=32)),
+        distance_mm=r.number("distance_mm", minimum=10, maximum=1000, unit="mm"),
+        pulse_width_ms=float(r.number("pulse_width_ms", 0.2, minimum=0.05, maximum=1.0,
+                                      unit="ms")),
+        rate_hz=float(r.number("rate_hz", 1.0, minimum=0.1, maximum=50, unit="Hz")),
+        supramaximal=spec,
+        fixed_mA=fixed,
+        sweep=sweep,
+        artefact_ms=float(r.number("artefact_ms", 1.0, minimum=0.0, maximum=20, unit="ms")),
+    )
+
+
+def _check_references(steps: list[Step]) -> None:
+    """Unique ids; compute steps refer to earlier steps of the right kinds."""
+    seen: dict[str, Step] = {}
+    for step in steps:
+        if step.id in seen:
+            raise ProtocolError(step.mark, f"step id '{step.id}' is used twice "
+                                           f"(first at line {seen[step.id].mark.line})")
+        if isinstance(step, ComputeStep):
+            for label, ref, kind in (("proximal", step.proximal, StimulateStep),
+                                     ("distal", step.distal, StimulateStep),
+                                     ("distance", step.distance, InputStep)):
+                target = seen.get(ref)
+                if not isinstance(target, kind):
+                    wanted = "stimulate" if kind is StimulateStep else "input"
+                    raise ProtocolError(step.mark, f"step '{step.id}': {label} '{ref}' must name "
+                                                   f"an earlier {wanted} step")
+        seen[step.id] = step

@@ -1,0 +1,414 @@
+"""The run: executes a protocol's steps on a bench and announces everything as events.
+
+The runner knows no UI and no database. It asks questions through a prompter, drives the
+bench through the instrument layer, measures each sweep in rustcore, and tells its
+subscribers what happened. Storage is one subscriber; a screen or a printer is another.
+Cleanup steps always run, and stimulator output is turned off whatever happens.
+"""
+
+from __future__ import annotations
+
+import getpass
+import platform
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import rustcore
+from engine import events as ev
+from engine.prompts import AnswerError, Prompt, PromptCancelled, Prompter
+from engine.protocol import (
+    CompareStep,
+    ComputeStep,
+    InputStep,
+    InstructionStep,
+    Protocol,
+    Step,
+    StimulateStep,
+)
+from engine.reference import ReferenceSet, flagged
+from engine.supramaximal import SupramaximalSearch
+from instruments.bench import Bench, SweepSettings
+from instruments.errors import InstrumentError
+
+SOFTWARE_VERSION = "0.1.0"
+
+# rustcore output (SI) → measurement name, unit, factor to clinical units
+CMAP_QUANTITIES: tuple[tuple[str, str, str, float], ...] = (
+    ("onset", "onset_latency", "ms", 1e3),
+    ("neg_peak_latency", "neg_peak_latency", "ms", 1e3),
+    ("neg_amplitude", "neg_amplitude", "mV", 1e3),
+    ("p2p_amplitude", "p2p_amplitude", "mV", 1e3),
+    ("neg_duration", "neg_duration", "ms", 1e3),
+    ("neg_area", "neg_area", "mV·ms", 1e6),
+)
+
+
+class RunCancelled(Exception):
+    """Stop or abort was requested; the runner unwinds to cleanup."""
+
+
+class StepFailed(Exception):
+    """A step could not complete and the operator chose to abort."""
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    status: ev.RunStatus
+    reason: str = ""
+    measurements: list[ev.Measurement] = field(default_factory=list)
+
+
+class Run:
+    """One execution of a protocol for one subject on one bench."""
+
+    def __init__(
+        self,
+        protocol: Protocol,
+        *,
+        subject_id: str,
+        bench: Bench,
+        prompter: Prompter,
+        reference: ReferenceSet,
+        subscribers: Iterable[Callable[[ev.Event], None]] = (),
+        operator: str | None = None,
+        bench_profile: str = "sim",
+        run_id: str | None = None,
+    ) -> None:
+        self.protocol = protocol
+        self.subject_id = subject_id
+        self.bench = bench
+        self.prompter = prompter
+        self.reference = reference
+        self.subscribers = list(subscribers)
+        self.operator = operator if operator is not None else _operator()
+        self.bench_profile = bench_profile
+        self.run_id = run_id or str(uuid.uuid4())
+        self.clock = bench.clock
+        self._stop = threading.Event()
+        self._abort = threading.Event()
+        self._values: dict[str, float] = {}
+        self._onsets: dict[str, float] = {}
+        self._measurements: list[ev.Measurement] = []
+        self._last_stimulus: float | None = None
+
+    # ---- control (any thread) -------------------------------------------------------
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set() or self._abort.is_set()
+
+    def request_stop(self) -> None:
+        """Finish cleanly: no further steps, cleanup runs, status 'stopped'."""
+        self._stop.set()
+        self.prompter.cancel()
+
+    def request_abort(self) -> None:
+        """End now: outputs off, no cleanup steps, status 'aborted'."""
+        self._abort.set()
+        self.prompter.cancel()
+
+    # ---- execution (the engine thread) ----------------------------------------------
+    def execute(self) -> RunResult:
+        status: ev.RunStatus = "completed"
+        reason = ""
+        try:
+            self._emit(ev.RunStarted(
+                run_id=self.run_id, protocol_id=self.protocol.id,
+                protocol_title=self.protocol.title, subject_id=self.subject_id,
+                steps=tuple(ev.StepInfo(i, s.id, s.kind, s.title, s.group)
+                            for i, s in enumerate(self.protocol.steps)),
+                provenance=self._provenance(),
+            ))
+        except Exception as exc:  # storage refused the run: nothing started
+            self.bench.all_outputs_off()
+            return RunResult(self.run_id, "failed", f"could not start the run: {exc}")
+        try:
+            for seq, step in enumerate(self.protocol.steps):
+                if step.group == "cleanup":
+                    continue
+                self._check_cancel()
+                self._run_step(seq, step)
+        except RunCancelled:
+            status, reason = ("aborted", "aborted by operator") if self._abort.is_set() else (
+                "stopped", "stopped by operator")
+        except StepFailed as exc:
+            status, reason = "failed", str(exc)
+        except AnswerError as exc:
+            status, reason = "failed", str(exc)
+        except Exception as exc:  # a storage or unexpected failure: loud, never silent
+            status, reason = "failed", f"{type(exc).__name__}: {exc}"
+        finally:
+            self.bench.all_outputs_off()
+        if status != "aborted":
+            reason = self._run_cleanup(reason)
+        try:
+            self._emit(ev.RunFinished(self.run_id, status, reason))
+        except Exception as exc:
+            status = "failed"
+            reason = f"{reason}; could not record the end of the run: {exc}".lstrip("; ")
+        return RunResult(self.run_id, status, reason, list(self._measurements))
+
+    def _run_cleanup(self, reason: str) -> str:
+        for seq, step in enumerate(self.protocol.steps):
+            if step.group != "cleanup":
+                continue
+            try:
+                self._run_step(seq, step, cancellable=False)
+            except Exception as exc:
+                reason = f"{reason}; cleanup step '{step.id}' failed: {exc}".lstrip("; ")
+            finally:
+                self.bench.all_outputs_off()
+        return reason
+
+    def _check_cancel(self) -> None:
+        if self._stop.is_set() or self._abort.is_set():
+            raise RunCancelled()
+
+    def _emit(self, event: ev.Event) -> None:
+        for subscriber in self.subscribers:
+            subscriber(event)
+
+    def _ask(self, seq: int, prompt: Prompt, *, cancellable: bool = True) -> Any:
+        self._emit(ev.PromptRequested(self.run_id, seq, prompt))
+        try:
+            value = self.prompter.ask(prompt)
+        except PromptCancelled:
+            if cancellable:
+                raise RunCancelled() from None
+            value = prompt.default
+        self._emit(ev.PromptAnswered(self.run_id, seq, prompt.id, value, self.prompter.source))
+        return value
+
+    def _run_step(self, seq: int, step: Step, *, cancellable: bool = True) -> None:
+        started = ev.utc_now()
+        attempt = 1
+        while True:
+            self._emit(ev.StepStarted(self.run_id, seq, step.id, step.kind, step.title,
+                                      step.text, step.diagram, attempt))
+            try:
+                completed = self._dispatch(seq, step, started, cancellable)
+            except InstrumentError as exc:
+                self.bench.all_outputs_off()
+                self._emit(ev.Notice(self.run_id, "error", str(exc)))
+                choice = self._ask(seq, Prompt(
+                    id=f"{step.id}.fault", kind="choice",
+                    text=f"Instrument fault in step '{step.title}': retry, skip or abort?",
+                    choices=("retry", "skip", "abort"), default="abort"), cancellable=cancellable)
+                if choice == "retry":
+                    attempt += 1
+                    continue
+                if choice == "skip":
+                    completed = ev.StepCompleted(
+                        self.run_id, seq, step.id, step.kind, step.title, "skipped", started,
+                        reason=f"skipped after instrument fault: {exc}")
+                else:
+                    self._emit(ev.StepCompleted(
+                        self.run_id, seq, step.id, step.kind, step.title, "failed", started,
+                        reason=str(exc)))
+                    raise StepFailed(str(exc)) from None
+            self._measurements.extend(completed.measurements)
+            self._emit(completed)
+            return
+
+    def _dispatch(self, seq: int, step: Step, started: str, cancellable: bool) -> ev.StepCompleted:
+        if isinstance(step, StimulateStep):
+            return self._stimulate(seq, step, started)
+        if isinstance(step, InputStep):
+            return self._input(seq, step, started, cancellable)
+        if isinstance(step, ComputeStep):
+            return self._compute(seq, step, started)
+        if isinstance(step, CompareStep):
+            return self._compare(seq, step, started)
+        assert isinstance(step, InstructionStep)
+        done = self._ask(seq, Prompt(id=step.id, kind="confirm", text=step.title, default=True),
+                         cancellable=cancellable)
+        if not done:
+            return ev.StepCompleted(self.run_id, seq, step.id, step.kind, step.title, "skipped",
+                                    started, reason="operator answered no")
+        return ev.StepCompleted(self.run_id, seq, step.id, step.kind, step.title, "done",
+                                started, result={"confirmed": True})
+
+    # ---- step kinds -------------------------------------------------------------------
+    def _input(self, seq: int, step: InputStep, started: str, cancellable: bool) -> ev.StepCompleted:
+        default = step.default
+        if step.tape_measure is not None:
+            tape = step.tape_measure
+            measured = self.bench.measure_distance(tape.nerve, tape.from_site, tape.to_site)
+            if measured is not None:
+                default = round(float(measured), 1)
+        value = self._ask(seq, Prompt(id=step.id, kind="number", text=step.title, unit=step.unit,
+                                      minimum=step.minimum, maximum=step.maximum,
+                                      default=default), cancellable=cancellable)
+        self._values[step.id] = float(value)
+        return ev.StepCompleted(self.run_id, seq, step.id, step.kind, step.title, "done", started,
+                                result={"value": float(value), "unit": step.unit})
+
+    def _stimulate(self, seq: int, step: StimulateStep, started: str) -> ev.StepCompleted:
+        placed = self._ask(seq, Prompt(
+            id=f"{step.id}.placed", kind="confirm",
+            text=f"Stimulator at the {step.site}, recording from {step.recording}: ready?",
+            default=True))
+        if not placed:
+            return ev.StepCompleted(self.run_id, seq, step.id, step.kind, step.title, "skipped",
+                                    started, reason="operator did not confirm placement")
+        self.bench.place_electrodes(nerve=step.nerve, stimulation_site=step.site,
+                                    recording=step.recording)
+        traces: list[ev.TraceRecord] = []
+        result: dict[str, Any] = {}
+        if step.supramaximal is not None:
+            current, search_result = self._supramaximal(seq, step, traces)
+            result.update(search_result)
+        else:
+            current = float(step.fixed_mA or 0.0)
+        while True:
+            final = self._record(seq, step, current, "final")
+            decision = self._ask(seq, Prompt(
+                id=f"{step.id}.review", kind="review",
+                text=f"{step.title}: accept this sweep or repeat it?",
+                choices=("accept", "repeat"), default="accept"))
+            if decision == "accept":
+                traces.append(final)
+                break
+            traces.append(ev.TraceRecord("rejected", final.site, final.sweep, final.current_mA,
+                                         final.pulse_width_ms, final.measures))
+        final_index = len(traces) - 1
+        measurements = self._cmap_measurements(step, final.measures, final_index)
+        onset = final.measures.get("onset")
+        if onset is not None and onset == onset:
+            self._onsets[step.id] = float(onset) * 1e3
+        result["final_current_mA"] = current
+        return ev.StepCompleted(self.run_id, seq, step.id, step.kind, step.title, "done", started,
+                                traces=tuple(traces), measurements=tuple(measurements),
+                                result=result)
+
+    def _supramaximal(self, seq: int, step: StimulateStep,
+                      traces: list[ev.TraceRecord]) -> tuple[float, dict[str, Any]]:
+        spec = step.supramaximal
+        assert spec is not None
+        ceiling = min(spec.max_mA, self.bench.stimulus_limits.max_current_mA)
+        search = SupramaximalSearch(spec, ceiling)
+        while (current := search.next_current()) is not None:
+            trace = self._record(seq, step, current, "search")
+            traces.append(trace)
+            m = trace.measures
+            responded = bool(m["neg_amplitude"] == m["neg_amplitude"]) and not (
+                int(m["flags"]) & int(rustcore.FLAG_LOW_SNR))
+            search.record(current, float(m["neg_amplitude"]) if responded else 0.0, responded)
+        final = search.final_current()
+        if not search.reached_plateau:
+            self._emit(ev.Notice(self.run_id, "warning",
+                                 f"{step.title}: the response still grew at {ceiling:g} mA; "
+                                 "supramaximal stimulation is not confirmed"))
+        return final, {
+            "search": [{"current_mA": c, "neg_amplitude_mV": a * 1e3} for c, a in search.trials],
+            "plateau_mA": search.plateau_mA,
+            "supramaximal_confirmed": search.reached_plateau,
+        }
+
+    def _record(self, seq: int, step: StimulateStep, current_mA: float,
+                role: str) -> ev.TraceRecord:
+        self._check_cancel()
+        self._pace(step.rate_hz)
+        settings = SweepSettings(window_ms=step.sweep.window_ms,
+                                 pretrigger_ms=step.sweep.pretrigger_ms,
+                                 sensitivity_mV_per_div=step.sweep.sensitivity_mV_per_div,
+                                 points=step.sweep.points)
+        sweep = self.bench.stimulate_and_record(current_mA, step.pulse_width_ms, settings)
+        self._last_stimulus = self.clock.now()
+        measures = rustcore.measure_sweep(sweep.volts(), sweep.sample_rate, sweep.t0,
+                                          search_start=step.artefact_ms / 1e3)
+        self._emit(ev.SweepRecorded(self.run_id, seq, step.id, role, step.site, sweep, measures,
+                                    current_mA))
+        return ev.TraceRecord(role, step.site, sweep, current_mA, step.pulse_width_ms, measures)
+
+    def _pace(self, rate_hz: float) -> None:
+        """Stimuli no faster than the protocol's rate, on the bench's clock."""
+        if self._last_stimulus is None:
+            return
+        wait = 1.0 / rate_hz - (self.clock.now() - self._last_stimulus)
+        if wait > 0:
+            self.clock.sleep(wait)
+
+    def _cmap_measurements(self, step: StimulateStep, measures: dict[str, Any],
+                           trace_index: int) -> list[ev.Measurement]:
+        acceptable = bool(measures.get("acceptable", False))
+        note = "" if acceptable else f"waveform not acceptable (flags {int(measures['flags'])})"
+        if not acceptable:
+            self._emit(ev.Notice(self.run_id, "warning", f"{step.title}: {note}; not flagged"))
+        result = []
+        for key, name, unit, factor in CMAP_QUANTITIES:
+            raw = measures.get(key)
+            value = None if raw is None or raw != raw else round(float(raw) * factor, 4)
+            entry = self.reference.find(nerve=step.nerve, recording=step.recording, quantity=name,
+                                        site_role=step.role, distance_mm=step.distance_mm)
+            result.append(flagged(name, value, unit, step.site, entry if acceptable else None,
+                                  trace_index=trace_index, note=note))
+        return result
+
+    def _compute(self, seq: int, step: ComputeStep, started: str) -> ev.StepCompleted:
+        distance = self._values.get(step.distance)
+        proximal = self._onsets.get(step.proximal)
+        distal = self._onsets.get(step.distal)
+        velocity: float | None = None
+        note = ""
+        if distance is None or proximal is None or distal is None:
+            note = "inputs missing (a step was skipped or unmeasurable)"
+        elif proximal - distal <= 0:
+            note = "proximal onset is not later than distal onset"
+        else:
+            velocity = round(distance / (proximal - distal), 2)  # mm/ms == m/s
+        distal_step = self.protocol.step(step.distal)
+        assert isinstance(distal_step, StimulateStep)
+        entry = self.reference.find(nerve=distal_step.nerve, recording=distal_step.recording,
+                                    quantity=step.quantity, segment=step.segment)
+        measurement = flagged(step.quantity, velocity, "m/s", step.segment, entry, note=note)
+        status: ev.StepStatus = "done" if velocity is not None else "failed"
+        return ev.StepCompleted(self.run_id, seq, step.id, step.kind, step.title, status, started,
+                                measurements=(measurement,), reason=note,
+                                result={"distance_mm": distance, "proximal_onset_ms": proximal,
+                                        "distal_onset_ms": distal})
+
+    def _compare(self, seq: int, step: CompareStep, started: str) -> ev.StepCompleted:
+        counts = {"normal": 0, "abnormal": 0, "unflagged": 0}
+        abnormal = []
+        for m in self._measurements:
+            counts[m.outcome] += 1
+            if m.outcome == "abnormal":
+                abnormal.append(f"{m.site} {m.name} {m.value:g} {m.unit}")
+        summary = (f"{counts['abnormal']} abnormal, {counts['normal']} normal, "
+                   f"{counts['unflagged']} without a matching limit")
+        self._emit(ev.Notice(self.run_id, "warning" if abnormal else "info",
+                             f"{step.title}: {summary}"))
+        return ev.StepCompleted(self.run_id, seq, step.id, step.kind, step.title, "done", started,
+                                result={**counts, "abnormal_findings": abnormal,
+                                        "reference_id": self.reference.id,
+                                        "reference_version": self.reference.version})
+
+    def _provenance(self) -> dict[str, Any]:
+        return {
+            "protocol_path": str(self.protocol.path),
+            "protocol_version": self.protocol.version,
+            "protocol_sha256": self.protocol.sha256,
+            "protocol_text": self.protocol.text,
+            "reference_id": self.reference.id,
+            "reference_version": self.reference.version,
+            "reference_sha256": self.reference.sha256,
+            "software_version": SOFTWARE_VERSION,
+            "rustcore_version": getattr(rustcore, "__version__", "?"),
+            "python": platform.python_version(),
+            "operator": self.operator,
+            "subject_id": self.subject_id,
+            "bench_profile": self.bench_profile,
+            "instruments": self.bench.identities(),
+            "instrument_settings": self.bench.settings_snapshot(),
+        }
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return ""
