@@ -32,6 +32,7 @@ class Step:
     mark: Mark
     text: str = ""
     diagram: str = ""
+    field_marks: dict[str, Mark] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,7 @@ def _parse_step(item: object, group: str, mark: Mark) -> Step:
         "title": r.text("title", required=True, max_length=200),
         "text": r.text("text", "") or "",
         "diagram": r.text("diagram", "") or "",
+        "field_marks": dict(getattr(r.mapping, "value_marks", {})),
     }
     step: Step
     if kind == "instruction":
@@ -287,6 +289,7 @@ def _check_references(steps: list[Step]) -> None:
                 target = seen.get(ref)
                 if not isinstance(target, kind):
                     wanted = "stimulate" if kind is StimulateStep else "input"
-                    raise ProtocolError(step.mark, f"step '{step.id}': {label} '{ref}' must name "
-                                                   f"an earlier {wanted} step")
+                    raise ProtocolError(step.field_marks.get(label, step.mark),
+                                        f"step '{step.id}': {label} '{ref}' must name "
+                                        f"an earlier {wanted} step")
         seen[step.id] = step

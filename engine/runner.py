@@ -232,7 +232,8 @@ class Run:
                                 started, result={"confirmed": True})
 
     # ---- step kinds -------------------------------------------------------------------
-    def _input(self, seq: int, step: InputStep, started: str, cancellable: bool) -> ev.StepCompleted:
+    def _input(self, seq: int, step: InputStep, started: str,
+               cancellable: bool) -> ev.StepCompleted:
         default = step.default
         if step.tape_measure is not None:
             tape = step.tape_measure
