@@ -226,7 +226,7 @@ def _protocols(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
 def _user_message(exc: BaseException) -> str | None:
     """The one-line message for errors a person can fix; None for internal errors."""
-    from edxbench.session import SessionError
+    from edxbench.errors import SessionError
     from engine.prompts import AnswerError
     from engine.yamlsource import SourceError
     from instruments.errors import InstrumentError

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from edxbench.errors import SessionError
 from engine import events as ev
 from engine.prompts import Prompter
 from engine.protocol import Protocol, load_protocol
@@ -25,10 +26,6 @@ from storage.recorder import RunRecorder
 
 # Pseudonymous ids only: a code, never a name or a birth date.
 SUBJECT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-class SessionError(Exception):
-    """A run cannot start; the message says what to change."""
 
 
 @dataclass
