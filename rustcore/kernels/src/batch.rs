@@ -1,0 +1,254 @@
+//! Many sweeps at once: rows measured in parallel straight into columns, on a pool that
+//! leaves one core to the user interface, with the SIMD level picked at run time.
+
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
+
+use crate::cmap::{self, CmapMeasures};
+use crate::sample::Sample;
+use crate::sweep::SweepPlan;
+
+/// Batch results as columns, one entry per sweep (what the Python side hands to NumPy).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CmapColumns {
+    pub baseline: Vec<f64>,
+    pub noise: Vec<f64>,
+    pub onset: Vec<f64>,
+    pub neg_peak_latency: Vec<f64>,
+    pub neg_amplitude: Vec<f64>,
+    pub pos_peak_latency: Vec<f64>,
+    pub p2p_amplitude: Vec<f64>,
+    pub neg_duration: Vec<f64>,
+    pub neg_area: Vec<f64>,
+    pub flags: Vec<u32>,
+    pub acceptable: Vec<bool>,
+}
+
+/// One stretch of every column, written by one task.
+struct ColumnsChunk<'a> {
+    baseline: &'a mut [f64],
+    noise: &'a mut [f64],
+    onset: &'a mut [f64],
+    neg_peak_latency: &'a mut [f64],
+    neg_amplitude: &'a mut [f64],
+    pos_peak_latency: &'a mut [f64],
+    p2p_amplitude: &'a mut [f64],
+    neg_duration: &'a mut [f64],
+    neg_area: &'a mut [f64],
+    flags: &'a mut [u32],
+    acceptable: &'a mut [bool],
+}
+
+impl ColumnsChunk<'_> {
+    #[inline(always)]
+    fn set(&mut self, i: usize, m: &CmapMeasures) {
+        self.baseline[i] = m.baseline;
+        self.noise[i] = m.noise;
+        self.onset[i] = m.onset;
+        self.neg_peak_latency[i] = m.neg_peak_latency;
+        self.neg_amplitude[i] = m.neg_amplitude;
+        self.pos_peak_latency[i] = m.pos_peak_latency;
+        self.p2p_amplitude[i] = m.p2p_amplitude;
+        self.neg_duration[i] = m.neg_duration;
+        self.neg_area[i] = m.neg_area;
+        self.flags[i] = m.flags;
+        self.acceptable[i] = m.acceptable();
+    }
+}
+
+impl CmapColumns {
+    fn with_len(n: usize) -> Self {
+        let f = || vec![f64::NAN; n];
+        Self {
+            baseline: f(),
+            noise: f(),
+            onset: f(),
+            neg_peak_latency: f(),
+            neg_amplitude: f(),
+            pos_peak_latency: f(),
+            p2p_amplitude: f(),
+            neg_duration: f(),
+            neg_area: f(),
+            flags: vec![0; n],
+            acceptable: vec![false; n],
+        }
+    }
+
+    /// Split every column into stretches of `rows` entries, stretch by stretch.
+    fn chunks_mut(&mut self, rows: usize) -> Vec<ColumnsChunk<'_>> {
+        let baseline = self.baseline.chunks_mut(rows);
+        let mut noise = self.noise.chunks_mut(rows);
+        let mut onset = self.onset.chunks_mut(rows);
+        let mut neg_peak_latency = self.neg_peak_latency.chunks_mut(rows);
+        let mut neg_amplitude = self.neg_amplitude.chunks_mut(rows);
+        let mut pos_peak_latency = self.pos_peak_latency.chunks_mut(rows);
+        let mut p2p_amplitude = self.p2p_amplitude.chunks_mut(rows);
+        let mut neg_duration = self.neg_duration.chunks_mut(rows);
+        let mut neg_area = self.neg_area.chunks_mut(rows);
+        let mut flags = self.flags.chunks_mut(rows);
+        let mut acceptable = self.acceptable.chunks_mut(rows);
+        let mut out = Vec::new();
+        for baseline in baseline {
+            // All columns have the same length, so every iterator yields together.
+            out.push(ColumnsChunk {
+                baseline,
+                noise: noise.next().unwrap(),
+                onset: onset.next().unwrap(),
+                neg_peak_latency: neg_peak_latency.next().unwrap(),
+                neg_amplitude: neg_amplitude.next().unwrap(),
+                pos_peak_latency: pos_peak_latency.next().unwrap(),
+                p2p_amplitude: p2p_amplitude.next().unwrap(),
+                neg_duration: neg_duration.next().unwrap(),
+                neg_area: neg_area.next().unwrap(),
+                flags: flags.next().unwrap(),
+                acceptable: acceptable.next().unwrap(),
+            });
+        }
+        out
+    }
+}
+
+/// Sweeps per task: large enough to amortise scheduling, small enough to balance.
+const ROWS_PER_TASK: usize = 256;
+
+/// Worker threads: all cores but one (the UI keeps one), at least one.
+pub fn pool_size() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .saturating_sub(1)
+        .max(1)
+}
+
+fn pool() -> &'static rayon::ThreadPool {
+    static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(pool_size())
+            .thread_name(|i| format!("rustcore-{i}"))
+            .build()
+            .expect("rayon pool for rustcore")
+    })
+}
+
+/// Measure one sweep with the best SIMD level this CPU offers.
+pub fn measure_one<T: Sample>(sweep: &[T], plan: &SweepPlan) -> CmapMeasures {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        return unsafe { measure_one_avx2(sweep, plan) };
+    }
+    cmap::measure(sweep, plan)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn measure_one_avx2<T: Sample>(sweep: &[T], plan: &SweepPlan) -> CmapMeasures {
+    cmap::measure(sweep, plan)
+}
+
+/// Measure a row-major block of sweeps (`plan.len` samples each) into columns.
+pub fn measure_rows<T: Sample>(samples: &[T], plan: &SweepPlan) -> CmapColumns {
+    assert!(plan.len > 0, "sweeps must hold samples");
+    assert_eq!(
+        samples.len() % plan.len,
+        0,
+        "block is not a whole number of sweeps"
+    );
+    let n_rows = samples.len() / plan.len;
+    let mut columns = CmapColumns::with_len(n_rows);
+    let tasks = columns.chunks_mut(ROWS_PER_TASK);
+    let run = |(rows, mut out): (&[T], ColumnsChunk<'_>)| measure_chunk(rows, plan, &mut out);
+    if tasks.len() <= 1 || pool_size() == 1 {
+        // A lone worker thread would only add a hand-off: measure on the caller's thread.
+        samples
+            .chunks(ROWS_PER_TASK * plan.len)
+            .zip(tasks)
+            .for_each(run);
+    } else {
+        pool().install(|| {
+            samples
+                .par_chunks(ROWS_PER_TASK * plan.len)
+                .zip(tasks.into_par_iter())
+                .for_each(run)
+        });
+    }
+    columns
+}
+
+fn measure_chunk<T: Sample>(rows: &[T], plan: &SweepPlan, out: &mut ColumnsChunk<'_>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        return unsafe { measure_chunk_avx2(rows, plan, out) };
+    }
+    measure_chunk_portable(rows, plan, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn measure_chunk_avx2<T: Sample>(rows: &[T], plan: &SweepPlan, out: &mut ColumnsChunk<'_>) {
+    measure_chunk_portable(rows, plan, out)
+}
+
+#[inline(always)]
+fn measure_chunk_portable<T: Sample>(rows: &[T], plan: &SweepPlan, out: &mut ColumnsChunk<'_>) {
+    for (i, sweep) in rows.chunks_exact(plan.len).enumerate() {
+        out.set(i, &cmap::measure(sweep, plan));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::{CmapParams, TimeAxis};
+
+    #[test]
+    fn batch_equals_row_by_row() {
+        let len = 64;
+        let plan = SweepPlan::new(
+            len,
+            TimeAxis {
+                sample_rate: 1000.0,
+                t0: -0.01,
+            },
+            CmapParams::default(),
+        )
+        .unwrap();
+        let rows = 3 * ROWS_PER_TASK + 7;
+        let samples: Vec<f32> = (0..rows * len)
+            .map(|i| (((i * 7919) % 1013) as f32 - 506.0) * 1e-3)
+            .collect();
+        let cols = measure_rows(&samples, &plan);
+        assert_eq!(cols.flags.len(), rows);
+        for (r, sweep) in samples.chunks_exact(len).enumerate() {
+            let m = measure_one(sweep, &plan);
+            assert_eq!(cols.flags[r], m.flags);
+            assert_eq!(cols.acceptable[r], m.acceptable());
+            let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
+            assert!(same(cols.onset[r], m.onset));
+            assert!(same(cols.neg_area[r], m.neg_area));
+            assert!(same(cols.p2p_amplitude[r], m.p2p_amplitude));
+        }
+    }
+
+    #[test]
+    fn empty_batch_gives_empty_columns() {
+        let plan = SweepPlan::new(
+            64,
+            TimeAxis {
+                sample_rate: 1000.0,
+                t0: -0.01,
+            },
+            CmapParams::default(),
+        )
+        .unwrap();
+        assert_eq!(measure_rows::<f64>(&[], &plan), CmapColumns::default());
+    }
+
+    #[test]
+    fn pool_leaves_a_core_free() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(pool_size(), (cores - 1).max(1));
+    }
+}

@@ -1,0 +1,255 @@
+//! Measures of one CMAP sweep: baseline and noise, negative and positive peaks, onset,
+//! return to baseline, negative-peak duration and area (definitions in rustcore.pyi).
+//!
+//! Memory is read once per sweep; the later passes (peak positions, onset walk-back,
+//! return, area) touch the same few kilobytes while they are still in cache.
+
+use crate::flags;
+use crate::lanes;
+use crate::sample::Sample;
+use crate::sweep::SweepPlan;
+
+/// Everything measured on one sweep, in SI units. NaN marks a value that could not be
+/// measured; `flags` says why.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CmapMeasures {
+    /// Mean of the pre-stimulus samples (V).
+    pub baseline: f64,
+    /// Their population standard deviation (V).
+    pub noise: f64,
+    /// Negative takeoff (s), sub-sample.
+    pub onset: f64,
+    pub neg_peak_latency: f64,
+    /// Baseline minus the negative peak (V, positive for a negative peak).
+    pub neg_amplitude: f64,
+    pub pos_peak_latency: f64,
+    /// Positive peak (after the negative one) minus the negative peak (V).
+    pub p2p_amplitude: f64,
+    /// Onset to return to baseline (s).
+    pub neg_duration: f64,
+    /// Integral of (baseline − x) from onset to return (V·s).
+    pub neg_area: f64,
+    pub flags: u32,
+}
+
+impl CmapMeasures {
+    /// Nothing measurable: every value NaN, the given flags set.
+    pub fn unmeasured(flags: u32) -> Self {
+        Self {
+            baseline: f64::NAN,
+            noise: f64::NAN,
+            onset: f64::NAN,
+            neg_peak_latency: f64::NAN,
+            neg_amplitude: f64::NAN,
+            pos_peak_latency: f64::NAN,
+            p2p_amplitude: f64::NAN,
+            neg_duration: f64::NAN,
+            neg_area: f64::NAN,
+            flags,
+        }
+    }
+
+    pub fn acceptable(&self) -> bool {
+        self.flags == 0
+    }
+}
+
+/// Measure one sweep laid out as `plan` says. `sweep.len()` must equal `plan.len`.
+///
+/// `inline(always)` so the body is compiled inside the CPU-feature-specific callers in
+/// `batch` (AVX2 or baseline) rather than once for the baseline target.
+#[inline(always)]
+pub fn measure<T: Sample>(sweep: &[T], plan: &SweepPlan) -> CmapMeasures {
+    assert_eq!(
+        sweep.len(),
+        plan.len,
+        "sweep length does not match its plan"
+    );
+    if !lanes::all_finite(sweep) {
+        return CmapMeasures::unmeasured(flags::NON_FINITE);
+    }
+    let axis = plan.axis;
+    let p = plan.params;
+    let mut m = CmapMeasures::unmeasured(0);
+
+    let pre = &sweep[..plan.baseline_len];
+    let baseline = lanes::lane_sum(pre) / pre.len() as f64;
+    let noise = (lanes::lane_sum_sq_dev(pre, baseline) / pre.len() as f64).sqrt();
+    m.baseline = baseline;
+    m.noise = noise;
+    let dev = |i: usize| baseline - sweep[i].into();
+
+    // Negative peak: first minimum of the search window.
+    let window = &sweep[plan.window_start..];
+    let neg = lanes::min(window);
+    let i_neg = plan.window_start + lanes::first_equal(window, neg).expect("minimum is present");
+    let amplitude = baseline - neg.into();
+    m.neg_peak_latency = axis.time(i_neg);
+    m.neg_amplitude = amplitude;
+    if amplitude < p.min_snr * noise {
+        m.flags |= flags::LOW_SNR;
+    }
+
+    // Positive peak: first maximum after the negative peak.
+    let after = &sweep[i_neg + 1..];
+    if !after.is_empty() {
+        let pos = lanes::max(after);
+        let i_pos = i_neg + 1 + lanes::first_equal(after, pos).expect("maximum is present");
+        m.pos_peak_latency = axis.time(i_pos);
+        m.p2p_amplitude = pos.into() - neg.into();
+    }
+
+    if amplitude <= 0.0 {
+        // Nothing dips below the baseline: no takeoff, no return to look for.
+        m.flags |= flags::NO_ONSET;
+        return m;
+    }
+
+    // Onset: walk back from the peak to the last sample whose deviation is under the
+    // threshold, then interpolate where the deviation crosses it.
+    let threshold = (p.onset_k * noise).max(p.onset_frac * amplitude);
+    let mut onset_at = None; // (index just below threshold, onset time)
+    if amplitude < threshold {
+        m.flags |= flags::NO_ONSET;
+    } else {
+        match (plan.window_start..i_neg)
+            .rev()
+            .find(|&i| dev(i) < threshold)
+        {
+            Some(j) => {
+                let (d0, d1) = (dev(j), dev(j + 1));
+                let frac = (threshold - d0) / (d1 - d0);
+                onset_at = Some((j, axis.time(j) + frac / axis.sample_rate));
+            }
+            None => m.flags |= flags::ONSET_AT_WINDOW_START,
+        }
+    }
+
+    // Return to baseline: first sample after the peak with deviation <= 0, interpolated.
+    let mut return_at = None; // (index of the first sample at or past baseline, time)
+    match (i_neg + 1..plan.len).find(|&i| dev(i) <= 0.0) {
+        Some(k) => {
+            let (d0, d1) = (dev(k - 1), dev(k));
+            let frac = d0 / (d0 - d1);
+            return_at = Some((k, axis.time(k - 1) + frac / axis.sample_rate));
+        }
+        None => m.flags |= flags::NO_RETURN,
+    }
+
+    if let Some((_, onset)) = onset_at {
+        m.onset = onset;
+    }
+    if let (Some((j, onset)), Some((k, ret))) = (onset_at, return_at) {
+        m.neg_duration = ret - onset;
+        m.neg_area = negative_area(sweep, baseline, plan, threshold, (j, onset), (k, ret));
+    }
+    m
+}
+
+/// Trapezoidal area of the deviation between the onset and the return, both fractional.
+/// The deviation is linear between samples, so the partial end segments are exact
+/// trapezoids: thr → dev(j+1) at the start, dev(k−1) → 0 at the end.
+#[inline(always)]
+fn negative_area<T: Sample>(
+    sweep: &[T],
+    baseline: f64,
+    plan: &SweepPlan,
+    threshold: f64,
+    (j, onset): (usize, f64),
+    (k, ret): (usize, f64),
+) -> f64 {
+    let axis = plan.axis;
+    let dt = 1.0 / axis.sample_rate;
+    let dev = |i: usize| baseline - sweep[i].into();
+    // Samples j+1 ..= k-1 all lie above the threshold/baseline; j+1 <= peak <= k-1.
+    let (first, last) = (j + 1, k - 1);
+    let head = 0.5 * (threshold + dev(first)) * (axis.time(first) - onset);
+    let tail = 0.5 * dev(last) * (ret - axis.time(last));
+    let inner: f64 = (first..=last).map(dev).sum::<f64>();
+    let body = (inner - 0.5 * (dev(first) + dev(last))) * dt;
+    head + body + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::{CmapParams, TimeAxis};
+
+    fn plan(len: usize) -> SweepPlan {
+        SweepPlan::new(
+            len,
+            TimeAxis {
+                sample_rate: 1000.0,
+                t0: -0.010,
+            },
+            CmapParams::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn triangle_is_measured_exactly() {
+        // 10 baseline zeros at t = -10..-1 ms, then a triangle dipping to -4 V.
+        let mut x = vec![0.0f64; 40];
+        let shape = [-1.0, -2.0, -3.0, -4.0, -3.0, -2.0, -1.0, 0.0, 1.0, 0.5];
+        x[15..25].copy_from_slice(&shape); // sample 15 is t = 5 ms
+        let plan = plan(40);
+        let m = measure(&x, &plan);
+        assert_eq!(m.baseline, 0.0);
+        assert_eq!(m.noise, 0.0);
+        assert_eq!(m.neg_amplitude, 4.0);
+        assert!((m.neg_peak_latency - 0.008).abs() < 1e-12);
+        assert!((m.pos_peak_latency - 0.013).abs() < 1e-12);
+        assert_eq!(m.p2p_amplitude, 5.0);
+        // Threshold 0.04 V is reached 0.04 of the way from 4 ms to 5 ms.
+        assert!((m.onset - 0.00404).abs() < 1e-12, "{}", m.onset);
+        // Returns to 0 exactly at sample 22 (12 ms).
+        assert!((m.neg_duration - (0.012 - 0.00404)).abs() < 1e-12);
+        // Triangle area 4 V × 8 ms / 2 minus the sliver below the threshold.
+        let sliver = 0.5 * 0.04 * 0.00004;
+        assert!(
+            (m.neg_area - (0.016 - sliver)).abs() < 1e-12,
+            "{}",
+            m.neg_area
+        );
+        assert!(m.acceptable());
+    }
+
+    #[test]
+    fn non_finite_sweep_is_unmeasured() {
+        let mut x = vec![0.0f32; 40];
+        x[30] = f32::NAN;
+        let m = measure(&x, &plan(40));
+        assert_eq!(m.flags, flags::NON_FINITE);
+        assert!(m.baseline.is_nan() && m.onset.is_nan());
+    }
+
+    #[test]
+    fn flat_sweep_has_no_onset() {
+        let x = vec![1.0f32; 40];
+        let m = measure(&x, &plan(40));
+        assert_eq!(m.neg_amplitude, 0.0);
+        assert_ne!(m.flags & flags::NO_ONSET, 0);
+        assert!(m.onset.is_nan() && m.neg_area.is_nan());
+    }
+
+    #[test]
+    fn lobe_cut_by_the_window_start_or_sweep_end_is_flagged() {
+        let mut x = vec![0.0f64; 40];
+        x[10..].iter_mut().for_each(|v| *v = -1.0); // starts at t = 0, never returns
+        let m = measure(&x, &plan(40));
+        assert_eq!(m.flags, flags::ONSET_AT_WINDOW_START | flags::NO_RETURN);
+        assert!(m.onset.is_nan() && m.neg_duration.is_nan() && m.neg_area.is_nan());
+        assert_eq!(m.neg_amplitude, 1.0);
+    }
+
+    #[test]
+    fn onset_is_reported_even_without_a_return() {
+        let mut x = vec![0.0f64; 40];
+        x[20..].iter_mut().for_each(|v| *v = -1.0); // takeoff between 9 and 10 ms
+        let m = measure(&x, &plan(40));
+        assert_eq!(m.flags, flags::NO_RETURN);
+        assert!((m.onset - 0.00901).abs() < 1e-12, "{}", m.onset);
+        assert!(m.neg_duration.is_nan() && m.neg_area.is_nan());
+    }
+}
