@@ -1,0 +1,181 @@
+"""The edxbench terminal app: start a study, follow it live, review stored runs.
+
+The app owns navigation, themes, help, the command palette and clean exits (quit,
+SIGHUP, SIGTERM abort any running study first so the engine turns outputs off).
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from tui.data import DataSource, ProtocolEntry, StorageSource
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.help import HelpScreen
+from tui.screens.run import RunScreen
+from tui.screens.run_detail import RunDetailScreen
+from tui.screens.runs import RunsScreen
+from tui.screens.start import StartScreen
+
+SessionFactory = Callable[..., Any]
+
+GENERAL_HELP = ("edxbench runs scripted nerve-conduction studies on the bench. Everything "
+                "works from the keyboard; the footer shows the keys for the current screen.")
+
+
+def default_session_factory(*args: Any, **kwargs: Any) -> Any:
+    """`edxbench.session.open_session`, imported only when a study starts."""
+    from edxbench.session import open_session
+
+    return open_session(*args, **kwargs)
+
+
+class EdxApp(App[int]):
+    """Entry point for the terminal face; `edxbench` with no arguments runs this."""
+
+    CSS_PATH = "styles/app.tcss"
+    TITLE = "edxbench"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1,question_mark", "help", "Help", key_display="F1"),
+        Binding("ctrl+t", "toggle_dark", "Light/dark", show=False),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(self, db_path: Path, bench_profile: str = "sim", fast: bool = False, *,
+                 bench_config: Path | None = None, protocol_path: Path | None = None,
+                 subject_id: str | None = None, source: DataSource | None = None,
+                 session_factory: SessionFactory | None = None) -> None:
+        """protocol_path + subject_id (from `edxbench run X --subject Y`) start at once."""
+        super().__init__()
+        self.db_path = Path(db_path)
+        self.bench_profile = bench_profile
+        self.fast = fast
+        self.bench_config = bench_config
+        self.initial_run = (Path(protocol_path), subject_id) if protocol_path and subject_id \
+            else None
+        self.source: DataSource = source or StorageSource(self.db_path)
+        self.session_factory: SessionFactory = session_factory or default_session_factory
+        self.hung_up = False
+
+    def on_mount(self) -> None:
+        self.push_screen(StartScreen())
+        self._install_signal_handlers()
+        if self.initial_run is not None:
+            path, subject = self.initial_run
+            self.start_run(ProtocolEntry(path.stem, path.stem, path), subject)
+
+    def open_session(self, protocol_path: Path, subject_id: str, **kwargs: Any) -> Any:
+        """Compose a run the same way the headless face does (called on the worker)."""
+        if self.bench_config is not None:
+            kwargs["bench_config"] = self.bench_config
+        return self.session_factory(protocol_path, subject_id, profile=self.bench_profile,
+                                    db_path=self.db_path, fast=self.fast, **kwargs)
+
+    def _install_signal_handlers(self) -> None:
+        """A dropped SSH link sends SIGHUP: abort the run and leave, never spin or linger."""
+        try:
+            import asyncio
+
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGHUP, self._hang_up)
+            loop.add_signal_handler(signal.SIGTERM, self._hang_up)
+        except (NotImplementedError, RuntimeError, ValueError, AttributeError):
+            pass  # not on the main thread (tests) or no such signal on this platform
+
+    def _hang_up(self) -> None:
+        self.hung_up = True
+        self.abort_active_runs()
+        self.exit(0)
+
+    # ---- navigation used by the screens -----------------------------------------
+
+    def start_run(self, protocol: ProtocolEntry, subject_id: str) -> None:
+        self.push_screen(RunScreen(protocol, subject_id))
+
+    def open_runs(self) -> None:
+        self.push_screen(RunsScreen())
+
+    def open_run_detail(self, run_id: str) -> None:
+        self.push_screen(RunDetailScreen(run_id))
+
+    def run_finished(self, screen: RunScreen) -> None:
+        """A run that ends while its screen is covered (help, palette) still gets noticed."""
+        if self.screen is screen:
+            return  # the screen's own summary says it
+        status = screen.final_status or "failed"
+        self.notify(f"Run {status}.", severity="information" if status == "completed"
+                    else "warning", timeout=6)
+
+    # ---- running studies -------------------------------------------------------
+
+    def active_run_screens(self) -> list[RunScreen]:
+        return [s for s in self.screen_stack if isinstance(s, RunScreen) and s.active]
+
+    def abort_active_runs(self) -> None:
+        for screen in self.active_run_screens():
+            screen.abort_now()
+
+    async def action_quit(self) -> None:
+        """Quitting mid-study asks first, then aborts (outputs off) before leaving."""
+        if not self.active_run_screens():
+            self.exit(0)
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.abort_active_runs()
+                self.exit(0)
+
+        self.push_screen(ConfirmScreen("A study is running. Abort it and quit?",
+                                       yes_label="Abort and quit"), confirmed)
+
+    # ---- help, themes, palette ---------------------------------------------------
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        screen = self.screen
+        keys: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not binding.description or not active.enabled or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            keys.append((self.get_key_display(binding), binding.description))
+        keys.append(("ctrl+p", "Command palette"))
+        keys.append(("ctrl+t", "Toggle light/dark theme"))
+        about = getattr(screen, "HELP", "") or ""
+        title = f"{screen.sub_title or 'edxbench'} — help"
+        self.push_screen(HelpScreen(title, f"{about}\n\n{GENERAL_HELP}".strip(), keys))
+
+    def action_toggle_dark(self) -> None:
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Help", "Keys and what this screen does", self.action_help)
+        yield SystemCommand("Light/dark theme", "Switch between light and dark",
+                            self.action_toggle_dark)
+        if isinstance(screen, StartScreen):
+            yield SystemCommand("Start run", "Start the selected protocol on the subject",
+                                screen.action_start)
+        if not isinstance(screen, RunsScreen | RunScreen) or (
+                isinstance(screen, RunScreen) and not screen.active):
+            yield SystemCommand("Past runs", "List stored runs, newest first", self.open_runs)
+        if isinstance(screen, RunScreen) and screen.active:
+            yield SystemCommand("Stop run", "End the run after the current action",
+                                screen.action_stop)
+            yield SystemCommand("Abort run", "Turn outputs off now and abort (asks first)",
+                                screen.action_abort)
+        if isinstance(screen, RunScreen) and not screen.active and screen.run_id:
+            yield SystemCommand("Review this run", "Open the finished run",
+                                screen.action_review_run)

@@ -1,0 +1,289 @@
+"""A study in progress: steps, live sweep, measurements and the pending prompt.
+
+The engine runs synchronously on one thread worker. Its subscribers only post
+messages here, and every widget change happens in this screen's handlers. Answers go
+back through the `ChannelPrompter`, which validates them.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+
+from engine import events as ev
+from engine.prompts import AnswerError, ChannelPrompter
+from tui.messages import EngineEvent, EngineFailed, EngineStopped, SessionOpened
+from tui.screens.confirm import ConfirmScreen
+from tui.widgets.measurements_table import MeasurementsTable
+from tui.widgets.notice_panel import NoticePanel
+from tui.widgets.prompt_form import PromptForm
+from tui.widgets.run_summary import RunSummary
+from tui.widgets.step_list import StepList
+from tui.widgets.step_panel import StepPanel
+from tui.widgets.trace_plot import TracePlot
+
+if TYPE_CHECKING:
+    from tui.app import EdxApp
+    from tui.data import ProtocolEntry
+
+# The engine posts PromptRequested just before it blocks in ask(); an answer that beats
+# it there is retried for up to this long before it is reported.
+ANSWER_RETRY_S = 0.02
+ANSWER_RETRIES = 250
+
+
+class RunScreen(Screen[None]):
+    """Owns one engine run from start to summary."""
+
+    CSS_PATH = "run.tcss"
+    SUB_TITLE = "run"
+    HELP = ("Answer each prompt in the form at the bottom (Enter submits). After a recorded "
+            "step, accept (a) or repeat (r) it. Stop (s) ends the run after the current "
+            "action; abort (ctrl+x) turns outputs off at once. The measurements table "
+            "flags values outside the reference limits.")
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "review('accept')", "Accept"),
+        Binding("r", "review('repeat')", "Repeat"),
+        Binding("s", "stop", "Stop"),
+        Binding("f8", "stop", "Stop", show=False, priority=True),
+        # Priority: a focused Input would otherwise take ctrl+x as "cut".
+        Binding("ctrl+x", "abort", "Abort", priority=True),
+        Binding("v", "review_run", "Review run"),
+        Binding("escape", "leave", "New study"),
+    ]
+
+    def __init__(self, protocol: ProtocolEntry, subject_id: str) -> None:
+        super().__init__()
+        self.protocol = protocol
+        self.subject_id = subject_id
+        self.prompter = ChannelPrompter(source="tui")
+        self.session: Any = None
+        self.run_id: str | None = None
+        self.state = "starting"  # starting → running → finished
+        self.final_status: str | None = None
+        self.final_reason = ""
+        self.steps_total = 0
+        self.steps_done = 0
+        self.measurement_count = 0
+        self._stop_requested = threading.Event()
+        self._abort_requested = threading.Event()
+
+    @property
+    def edx(self) -> EdxApp:
+        return cast("EdxApp", self.app)
+
+    @property
+    def active(self) -> bool:
+        return self.state != "finished"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="run-body"):
+            yield StepList(id="steps")
+            with Vertical(id="run-main"):
+                yield StepPanel(id="step")
+                yield TracePlot(id="plot")
+                yield MeasurementsTable(id="measurements")
+        yield PromptForm(id="prompt")
+        yield RunSummary(id="summary")
+        yield NoticePanel(id="notices")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"{self.protocol.title} · {self.subject_id}"
+        self.query_one(StepPanel).show_message(f"Opening the bench for {self.protocol.title}…")
+        self.query_one(TracePlot).border_title = "sweep"
+        self.query_one(MeasurementsTable).border_title = "measurements"
+        self.query_one(StepList).border_title = "steps"
+        self.run_engine()
+
+    # ---- the worker thread -------------------------------------------------------
+
+    def _sink(self, event: Any) -> None:
+        """Engine subscriber: runs on the engine thread, so it only posts."""
+        self.post_message(EngineEvent(event))
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="engine", name="engine")
+    def run_engine(self) -> None:
+        session = None
+        try:
+            session = self.edx.open_session(self.protocol.path, self.subject_id,
+                                            prompter=self.prompter, subscribers=[self._sink])
+            self.post_message(SessionOpened(session))
+            if self._abort_requested.is_set():
+                session.run.request_abort()
+            elif self._stop_requested.is_set():
+                session.run.request_stop()
+            session.run.execute()
+        except Exception as exc:
+            self.log.error(traceback.format_exc())
+            self.post_message(EngineFailed(type(exc).__name__, str(exc) or repr(exc)))
+        finally:
+            if session is not None:
+                try:
+                    session.close()
+                except Exception as exc:
+                    self.log.error(traceback.format_exc())
+                    self.post_message(EngineFailed("Closing the bench failed", str(exc)))
+            self.post_message(EngineStopped())
+
+    # ---- engine events -----------------------------------------------------------
+
+    def on_session_opened(self, message: SessionOpened) -> None:
+        self.session = message.session
+
+    async def on_engine_event(self, message: EngineEvent) -> None:
+        event = message.event
+        if isinstance(event, ev.RunStarted):
+            self._run_started(event)
+        elif isinstance(event, ev.StepStarted):
+            self.query_one(StepList).set_status(event.seq, "running", event.attempt)
+            self.query_one(StepPanel).show_step(event.title, event.text, event.diagram,
+                                                event.attempt)
+        elif isinstance(event, ev.PromptRequested):
+            await self.query_one(PromptForm).show(event.prompt)
+            self.refresh_bindings()
+        elif isinstance(event, ev.SweepRecorded):
+            plot = self.query_one(TracePlot)
+            sweep = event.sweep
+            plot.show_sweep(sweep.volts(), sweep.sample_rate, sweep.t0, event.measures)
+            plot.border_title = (f"{event.site or 'sweep'} · {event.role} · "
+                                 f"{event.current_mA:.1f} mA")
+        elif isinstance(event, ev.StepCompleted):
+            self._step_completed(event)
+        elif isinstance(event, ev.Notice):
+            self.query_one(NoticePanel).add_notice(event.level, event.text, event.at)
+        elif isinstance(event, ev.RunFinished):
+            self.final_status = event.status
+            self.final_reason = event.reason
+
+    def _run_started(self, event: ev.RunStarted) -> None:
+        self.run_id = event.run_id
+        self.state = "running"
+        self.steps_total = len(event.steps)
+        self.query_one(StepList).set_steps(event.steps)
+        self.sub_title = f"{event.protocol_title} · {event.subject_id} · {event.run_id}"
+        self.refresh_bindings()
+
+    def _step_completed(self, event: ev.StepCompleted) -> None:
+        self.query_one(StepList).set_status(event.seq, event.status)
+        if event.status == "done":
+            self.steps_done += 1
+        if event.measurements:
+            self.query_one(MeasurementsTable).add_measurements(event.title, event.measurements)
+            self.measurement_count += len(event.measurements)
+        if event.status == "failed" and event.reason:
+            self.query_one(NoticePanel).add_notice("error", f"{event.title}: {event.reason}",
+                                                   event.at)
+
+    def on_engine_failed(self, message: EngineFailed) -> None:
+        self.query_one(NoticePanel).add_notice("error", f"{message.title}: {message.detail}")
+        if self.final_status is None:
+            self.final_status = "failed"
+            self.final_reason = message.detail
+
+    def on_engine_stopped(self, _message: EngineStopped) -> None:
+        self.state = "finished"
+        self.session = None
+        form = self.query_one(PromptForm)
+        form.clear()
+        status = self.final_status or "failed"
+        table = self.query_one(MeasurementsTable)
+        self.query_one(RunSummary).show_result(
+            status, self.final_reason, self.steps_done, self.steps_total,
+            self.measurement_count, table.abnormal, can_review=self.run_id is not None)
+        self.query_one(StepPanel).show_message(f"Run {status}.")
+        self.refresh_bindings()
+        self.edx.run_finished(self)
+
+    # ---- answers -----------------------------------------------------------------
+
+    @on(PromptForm.Submitted)
+    def _answer(self, message: PromptForm.Submitted) -> None:
+        self._deliver(message.prompt_id, message.value, 0)
+
+    def _deliver(self, prompt_id: str, value: Any, tries: int) -> None:
+        form = self.query_one(PromptForm)
+        if form.prompt is None or form.prompt.id != prompt_id or not self.active:
+            return
+        pending = self.prompter.pending
+        if (pending is None or pending.id != prompt_id) and tries < ANSWER_RETRIES:
+            self.set_timer(ANSWER_RETRY_S, lambda: self._deliver(prompt_id, value, tries + 1))
+            return
+        try:
+            self.prompter.answer(prompt_id, value)
+        except AnswerError as exc:
+            form.show_error(str(exc))
+            return
+        form.clear()
+        self.refresh_bindings()
+
+    # ---- actions -----------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "review":
+            form = self.query_one(PromptForm)
+            return form.prompt is not None and form.prompt.kind == "review"
+        if action in ("stop", "abort"):
+            return self.active
+        if action == "review_run":
+            return not self.active and self.run_id is not None
+        if action == "leave":
+            return not self.active
+        return True
+
+    def action_review(self, choice: str) -> None:
+        form = self.query_one(PromptForm)
+        if form.prompt is not None and form.prompt.kind == "review":
+            form.submit(choice)
+
+    def action_stop(self) -> None:
+        """Finish gracefully: the engine ends after the current action."""
+        if not self.active or self._stop_requested.is_set():
+            return
+        self._stop_requested.set()
+        self.query_one(NoticePanel).add_notice("warning", "Stop requested.")
+        if self.session is not None:
+            self.session.run.request_stop()
+        if self.prompter.pending is not None:
+            self.prompter.cancel()  # a waiting prompt would otherwise hold the stop forever
+
+    def action_abort(self) -> None:
+        if not self.active:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.abort_now()
+
+        self.app.push_screen(ConfirmScreen(
+            "Abort this run? Stimulator output is turned off at once and the run is "
+            "recorded as aborted.", yes_label="Abort"), confirmed)
+
+    def abort_now(self) -> None:
+        """No questions: used after confirmation and on hang-up or quit."""
+        if not self.active:
+            return
+        if not self._abort_requested.is_set():
+            self._abort_requested.set()
+            self.query_one(NoticePanel).add_notice("warning", "Abort requested.")
+        if self.session is not None:
+            self.session.run.request_abort()
+        self.prompter.cancel()
+
+    def action_review_run(self) -> None:
+        if self.run_id is not None:
+            self.edx.open_run_detail(self.run_id)
+
+    def action_leave(self) -> None:
+        if not self.active:
+            self.dismiss(None)

@@ -1,0 +1,188 @@
+"""One stored run: its steps, measurements with flags, and every trace with its markers.
+
+The run row and each trace are read on a worker thread; traces load only when selected.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from tui.widgets.measurements_table import MeasurementsTable
+from tui.widgets.run_summary import STATUS_STYLES
+from tui.widgets.runs_table import short_time
+from tui.widgets.step_list import ICONS
+from tui.widgets.trace_plot import TracePlot
+
+if TYPE_CHECKING:
+    from tui.app import EdxApp
+
+
+class RunDetailScreen(Screen[None]):
+    """Review a finished run; n/p walk through its traces."""
+
+    CSS_PATH = "run_detail.tcss"
+    SUB_TITLE = "run detail"
+    HELP = ("A stored run. n and p select the next or previous trace, which is plotted with "
+            "its onset (solid) and negative-peak (dotted) markers and baseline. Esc goes back.")
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "trace(1)", "Next trace"),
+        Binding("p", "trace(-1)", "Prev trace"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    class Loaded(Message):
+        def __init__(self, run: dict[str, Any] | None, error: str = "") -> None:
+            super().__init__()
+            self.run = run
+            self.error = error
+
+    class TraceLoaded(Message):
+        def __init__(self, index: int, trace: Any, error: str = "") -> None:
+            super().__init__()
+            self.index = index
+            self.trace = trace
+            self.error = error
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.run: dict[str, Any] | None = None
+        self.traces: list[dict[str, Any]] = []
+        self.trace_index = 0
+        self._trace_cache: dict[int, Any] = {}
+        self._trace_titles: dict[Any, str] = {}
+
+    @property
+    def edx(self) -> EdxApp:
+        return cast("EdxApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(Text(f"loading run {self.run_id}…", style="dim"), id="detail-info")
+        with Horizontal(id="detail-body"):
+            yield DataTable(id="detail-steps", cursor_type="row")
+            with Vertical(id="detail-main"):
+                yield TracePlot(id="detail-plot")
+                yield MeasurementsTable(id="detail-measurements")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        steps = self.query_one("#detail-steps", DataTable)
+        steps.add_columns(" ", "Step")
+        steps.border_title = "steps"
+        self.query_one(MeasurementsTable).border_title = "measurements"
+        self.query_one(TracePlot).border_title = "traces"
+        self.query_one(MeasurementsTable).focus()
+        self._fetch_run()
+
+    @work(thread=True, exit_on_error=False, group="detail")
+    def _fetch_run(self) -> None:
+        try:
+            run = self.edx.source.run(self.run_id)
+        except Exception as exc:
+            self.post_message(self.Loaded(None, f"Could not load run {self.run_id}: {exc}"))
+            return
+        if run is None:
+            self.post_message(self.Loaded(None, f"Run {self.run_id} is not in the database."))
+            return
+        self.post_message(self.Loaded(run))
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="detail-trace")
+    def _fetch_trace(self, index: int, trace_id: Any) -> None:
+        try:
+            trace = self.edx.source.trace(trace_id)
+            if trace is None:
+                raise LookupError(f"trace {trace_id} is not in the database")
+        except Exception as exc:
+            self.post_message(self.TraceLoaded(index, None, f"Could not load trace: {exc}"))
+            return
+        self.post_message(self.TraceLoaded(index, trace))
+
+    def on_run_detail_screen_loaded(self, message: Loaded) -> None:
+        info = self.query_one("#detail-info", Static)
+        if message.run is None:
+            info.update(Text(message.error, style="bold red"))
+            return
+        run = self.run = message.run
+        status = str(run.get("status") or "")
+        line = Text.assemble(
+            (str(run.get("protocol_title") or run.get("protocol_id") or ""), "bold"),
+            " · ", str(run.get("subject_id") or ""), " · ",
+            short_time(run.get("started_at")), " · ", (status, STATUS_STYLES.get(status, "")))
+        if run.get("reason"):
+            line.append(f" — {run['reason']}", style="dim")
+        info.update(line)
+        self.sub_title = f"run {self.run_id}"
+
+        steps = run.get("steps") or []
+        titles = {s.get("step_id"): s.get("title") or s.get("step_id") or "" for s in steps}
+        step_table = self.query_one("#detail-steps", DataTable)
+        for s in steps:
+            icon, style = ICONS.get(str(s.get("status")), ICONS["pending"])
+            step_table.add_row(Text(icon, style=style), s.get("title") or s.get("step_id") or "")
+
+        table = self.query_one(MeasurementsTable)
+        for m in run.get("measurements") or []:
+            table.add_measurements(str(titles.get(m.get("step_id"), m.get("step_id") or "")),
+                                   [m])
+        if table.row_count:
+            table.move_cursor(row=0, animate=False)
+
+        self.traces = list(run.get("traces") or [])
+        self._trace_titles = titles
+        if self.traces:
+            self.select_trace(0)
+        else:
+            self.query_one(TracePlot).border_title = "no traces stored"
+        self.refresh_bindings()
+
+    def select_trace(self, index: int) -> None:
+        if not self.traces:
+            return
+        self.trace_index = index % len(self.traces)
+        meta = self.traces[self.trace_index]
+        plot = self.query_one(TracePlot)
+        current = meta.get("current_mA")
+        current_text = f" · {current:.1f} mA" if isinstance(current, int | float) else ""
+        plot.border_title = (f"trace {self.trace_index + 1}/{len(self.traces)} · "
+                             f"{meta.get('site') or meta.get('step_id') or ''} · "
+                             f"{meta.get('role') or ''}{current_text}")
+        plot.border_subtitle = str(self._trace_titles.get(meta.get("step_id"), ""))
+        if self.trace_index in self._trace_cache:
+            self._plot(self._trace_cache[self.trace_index])
+        else:
+            self._fetch_trace(self.trace_index, meta.get("id"))
+
+    def on_run_detail_screen_trace_loaded(self, message: TraceLoaded) -> None:
+        if message.trace is None:
+            self.query_one(TracePlot).clear()
+            self.notify(message.error, severity="error")
+            return
+        self._trace_cache[message.index] = message.trace
+        if message.index == self.trace_index:
+            self._plot(message.trace)
+
+    def _plot(self, trace: Any) -> None:
+        measures = getattr(trace, "measures", None) or {}
+        self.query_one(TracePlot).show_sweep(trace.volts(), trace.sample_rate, trace.t0, measures)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "trace":
+            return len(self.traces) > 1
+        return True
+
+    def action_trace(self, step: int) -> None:
+        self.select_trace(self.trace_index + step)
+
+    def action_back(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,168 @@
+"""Pick a protocol and a subject, then start; or open the past runs."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+if TYPE_CHECKING:
+    from tui.app import EdxApp
+    from tui.data import ProtocolEntry
+
+# Pseudonymous ids only: no spaces, so a typed real name stands out as invalid.
+SUBJECT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def subject_id_error(value: str) -> str | None:
+    """Why a typed subject id is refused, or None when it is fine."""
+    if not value:
+        return "Choose a subject or type a pseudonymous id."
+    if not SUBJECT_ID.match(value):
+        return ("Subject ids are pseudonyms: letters, digits, '.', '_' or '-', no spaces, "
+                "at most 64 characters.")
+    return None
+
+
+class StartScreen(Screen[None]):
+    """The home screen: what to run, on whom."""
+
+    CSS_PATH = "start.tcss"
+    TITLE = "edxbench"
+    SUB_TITLE = "new study"
+    HELP = ("Choose a protocol (arrows, Enter), then a subject from the bench's list or type "
+            "a pseudonymous subject id, then start. Past runs opens the stored studies.")
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f5", "start", "Start run"),
+        Binding("l,f2", "runs", "Past runs"),
+    ]
+
+    class Loaded(Message):
+        def __init__(self, protocols: list[ProtocolEntry], subjects: list[str],
+                     error: str = "") -> None:
+            super().__init__()
+            self.protocols = protocols
+            self.subjects = subjects
+            self.error = error
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.protocols: list[ProtocolEntry] = []
+
+    @property
+    def edx(self) -> EdxApp:
+        return cast("EdxApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="start-columns"):
+            with Vertical(id="protocol-column"):
+                yield Label("Protocol", classes="column-title")
+                yield OptionList(id="protocols")
+            with Vertical(id="subject-column"):
+                yield Label("Subject", classes="column-title")
+                yield OptionList(id="subjects", markup=False)
+                yield Label("Subject id (pseudonymous)")
+                yield Input(placeholder="e.g. normal-adult or S-0042", id="subject-id")
+                yield Button("Start run (F5)", variant="primary", id="start")
+        yield Static(id="start-message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#protocols", OptionList).focus()
+        self._load()
+
+    @work(thread=True, exit_on_error=False, group="start-load")
+    def _load(self) -> None:
+        source = self.edx.source
+        error = ""
+        protocols: list[Any] = []
+        subjects: list[str] = []
+        try:
+            protocols = source.protocols()
+        except Exception as exc:
+            error = f"Could not list protocols: {exc}"
+        try:
+            subjects = source.subjects()
+        except Exception as exc:
+            error = error or f"Could not list subjects: {exc}"
+        self.post_message(self.Loaded(protocols, subjects, error))
+
+    def on_start_screen_loaded(self, message: Loaded) -> None:
+        self.protocols = message.protocols
+        protocol_list = self.query_one("#protocols", OptionList)
+        protocol_list.set_options(
+            Option(Text.assemble((p.title, "bold"), "\n", (p.id, "dim")), id=p.id)
+            for p in self.protocols)
+        if self.protocols:
+            protocol_list.highlighted = 0
+        subjects = self.query_one("#subjects", OptionList)
+        subjects.set_options(Option(s, id=f"subject-{i}") for i, s in enumerate(message.subjects))
+        self._subjects = message.subjects
+        if message.error:
+            self.say(message.error, error=True)
+        elif not self.protocols:
+            self.say("No protocols found.", error=True)
+
+    def say(self, text: str, error: bool = False) -> None:
+        self.query_one("#start-message", Static).update(
+            Text(text, style="bold red" if error else ""))
+
+    @property
+    def selected_protocol(self) -> ProtocolEntry | None:
+        index = self.query_one("#protocols", OptionList).highlighted
+        if index is None or not (0 <= index < len(self.protocols)):
+            return None
+        return self.protocols[index]
+
+    @on(OptionList.OptionSelected, "#protocols")
+    def _protocol_chosen(self) -> None:
+        self.query_one("#subjects", OptionList).focus()
+
+    @on(OptionList.OptionHighlighted, "#protocols")
+    def _protocol_highlighted(self) -> None:
+        self.say("")
+
+    def on_descendant_focus(self, event: Any) -> None:
+        """Arriving at the subject list highlights its first entry, so Enter picks it."""
+        subjects = self.query_one("#subjects", OptionList)
+        if event.widget is subjects and subjects.highlighted is None and subjects.option_count:
+            subjects.highlighted = 0
+
+    @on(OptionList.OptionHighlighted, "#subjects")
+    def _subject_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self.query_one("#subject-id", Input).value = str(event.option.prompt)
+
+    @on(OptionList.OptionSelected, "#subjects")
+    def _subject_chosen(self, event: OptionList.OptionSelected) -> None:
+        self.query_one("#subject-id", Input).value = str(event.option.prompt)
+        self.query_one("#start", Button).focus()
+
+    @on(Input.Submitted, "#subject-id")
+    @on(Button.Pressed, "#start")
+    def action_start(self) -> None:
+        protocol = self.selected_protocol
+        if protocol is None:
+            self.say("Choose a protocol first.", error=True)
+            self.query_one("#protocols", OptionList).focus()
+            return
+        subject = self.query_one("#subject-id", Input).value.strip()
+        if (problem := subject_id_error(subject)) is not None:
+            self.say(problem, error=True)
+            self.query_one("#subject-id", Input).focus()
+            return
+        self.say("")
+        self.edx.start_run(protocol, subject)
+
+    def action_runs(self) -> None:
+        self.edx.open_runs()
