@@ -1,0 +1,100 @@
+"""The simulated bench: generator → stimulator → patient → amplifier → scope, wired.
+
+Generator channel 1 drives the constant-current stimulator's analogue input; its
+sync output goes to the scope's EXT trigger input; the recording electrodes go
+through the amplifier (gain from the bench profile) into scope channel 1.
+All instruments share one lock, so a pulse and the capture it causes are atomic.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+from instruments.sim.generator import Generator33500Sim, PulseEvent
+from instruments.sim.patient import VirtualPatient
+from instruments.sim.scope import InfiniiVisionSim
+from instruments.sim.scpi_instrument import ScpiInstrument
+from instruments.sim.scpi_server import ScpiServer
+from instruments.sim.signal_chain import SimSettings
+from instruments.sim.stimulator_model import ConstantCurrentModel, Stimulus
+from instruments.sim.subject_link import SubjectLinkSim
+
+ROLES = ("generator", "scope", "subject")
+
+
+class SimBench:
+    """In-process simulated bench (threads); `resources` maps role → VISA resource."""
+
+    def __init__(
+        self,
+        seed: int = 0,
+        subject_dir: Path | None = None,
+        settings: SimSettings | None = None,
+        port: int = 0,
+    ) -> None:
+        self.settings = settings or SimSettings()
+        self.lock = threading.RLock()
+        self.patient = VirtualPatient(self.settings, subject_dir, seed)
+        self.stimulator = ConstantCurrentModel(
+            self.settings.stimulator_mA_per_volt, self.settings.stimulator_ceiling_mA
+        )
+        self.generator = Generator33500Sim(lock=self.lock, on_pulse=self._on_pulse)
+        self.scope = InfiniiVisionSim(source=self._scope_input, lock=self.lock)
+        self.subject_link = SubjectLinkSim(self.patient, lock=self.lock)
+        self._last_stimulus = Stimulus(0.0, 0.0, 0.0)
+        self.instruments: dict[str, ScpiInstrument] = {
+            "generator": self.generator,
+            "scope": self.scope,
+            "subject": self.subject_link,
+        }
+        self._servers = {
+            role: ScpiServer(inst, port + i if port else 0)
+            for i, (role, inst) in enumerate(self.instruments.items())
+        }
+        self.resources = {role: server.resource for role, server in self._servers.items()}
+
+    # --- wiring -----------------------------------------------------------------
+    def _on_pulse(self, event: PulseEvent) -> None:
+        if event.channel != 1:
+            return  # channel 2 is not connected
+        self._last_stimulus = self.stimulator.respond(event)
+        if event.sync:
+            self.scope.external_edge(event.width_s)
+
+    def _scope_input(self, channel: int, t: np.ndarray) -> np.ndarray:
+        if channel != 1:
+            return np.zeros_like(t)  # nothing plugged in
+        stim = self._last_stimulus
+        volts = self.patient.electrode_volts(t, stim.current_mA, stim.pulse_width_ms)
+        return volts * self.settings.amplifier_gain
+
+    # --- lifecycle ----------------------------------------------------------------
+    def start(self) -> SimBench:
+        for server in self._servers.values():
+            server.start()
+        return self
+
+    def stop(self) -> None:
+        for server in self._servers.values():
+            server.stop()
+        self.generator.close()
+
+    def __enter__(self) -> SimBench:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def received(self, role: str) -> list[str]:
+        """Every program message the instrument in `role` has received (for tests)."""
+        with self.lock:
+            return list(self.instruments[role].received)

@@ -1,0 +1,97 @@
+"""Loopback TCP server for one simulated instrument (raw SCPI socket, like port 5025).
+
+Newline-terminated program messages in, newline-terminated replies out, with
+TCP_NODELAY so small write-then-query exchanges are not held back by Nagle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import socketserver
+import threading
+
+from instruments.sim.scpi_instrument import ScpiInstrument
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    server: _Server
+
+    def handle(self) -> None:
+        sock: socket.socket = self.request
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.track(sock, add=True)
+        buffer = b""
+        try:
+            while True:
+                try:
+                    chunk = sock.recv(65536)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                buffer += chunk
+                while b"\n" in buffer:
+                    raw, buffer = buffer.split(b"\n", 1)
+                    line = raw.decode("latin-1").rstrip("\r")
+                    reply = self.server.instrument.handle_message(line)
+                    if reply is not None:
+                        sock.sendall(reply + b"\n")
+        finally:
+            self.server.track(sock, add=False)
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], instrument: ScpiInstrument) -> None:
+        self.instrument = instrument
+        self._clients: set[socket.socket] = set()
+        self._clients_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def track(self, sock: socket.socket, *, add: bool) -> None:
+        with self._clients_lock:
+            if add:
+                self._clients.add(sock)
+            else:
+                self._clients.discard(sock)
+
+    def drop_clients(self) -> None:
+        with self._clients_lock:
+            for sock in self._clients:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            self._clients.clear()
+
+
+class ScpiServer:
+    """Serves `instrument` on 127.0.0.1:`port` (0 = ephemeral) from a daemon thread."""
+
+    def __init__(self, instrument: ScpiInstrument, port: int = 0) -> None:
+        self._server = _Server(("127.0.0.1", port), instrument)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"scpi-{instrument.role}",
+            daemon=True,
+        )
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def resource(self) -> str:
+        return f"TCPIP0::127.0.0.1::{self.port}::SOCKET"
+
+    def start(self) -> ScpiServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.drop_clients()
+        self._server.server_close()
+        self._thread.join(timeout=2)

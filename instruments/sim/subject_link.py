@@ -1,0 +1,110 @@
+"""Simulated subject-link instrument: the operator's hands on the virtual patient.
+
+Loading a subject, placing the stimulating and recording electrodes and reading a
+tape measure are SCPI commands here so the whole bench, patient included, is
+driven over the same loopback sockets as the real instruments.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from instruments.sim.patient import Placement, VirtualPatient
+from instruments.sim.scpi_instrument import Command, ScpiInstrument
+from instruments.sim.scpi_syntax import ScpiError, integer, one, quoted, string
+
+
+class SubjectLinkSim(ScpiInstrument):
+    idn = ("edxbench", "SUBJECT-LINK", "SIM0001", "0.1")
+    role = "subject"
+
+    def __init__(self, patient: VirtualPatient, lock: threading.RLock | None = None) -> None:
+        self.patient = patient
+        super().__init__(lock)
+
+    def reset(self) -> None:
+        self.patient.stimulation = self.patient.recording = None
+
+    def _require_subject(self) -> None:
+        if self.patient.subject is None:
+            raise ScpiError(-221, "no subject loaded")
+
+    def _load(self, p: list[str], s: list[int]) -> None:
+        subject_id = string(one(p))
+        try:
+            self.patient.load(subject_id)
+        except KeyError:
+            raise ScpiError(-224, f"unknown subject {subject_id}") from None
+        except ValueError as exc:
+            raise ScpiError(-200, str(exc).replace('"', "'")) from None
+
+    def _place(self, kind: str) -> Callable[[list[str], list[int]], None]:
+        def setter(p: list[str], s: list[int]) -> None:
+            self._require_subject()
+            subject = self.patient.subject
+            assert subject is not None
+            if len(p) != 2:
+                raise ScpiError(-109 if len(p) < 2 else -108)
+            nerve, place = string(p[0]), string(p[1])
+            if nerve.lower() not in subject.nerves:
+                raise ScpiError(-224, f"no nerve {nerve}")
+            recordings = subject.nerves[nerve.lower()].recordings
+            if kind == "recording":
+                if not any(m.lower() == place.lower() for m in recordings):
+                    raise ScpiError(-224, f"no recording {place} on {nerve}")
+                self.patient.recording = Placement(nerve, place)
+            else:
+                sites = {s.name.lower() for r in recordings.values() for s in r.sites}
+                if place.lower() not in sites:
+                    raise ScpiError(-224, f"no site {place} on {nerve}")
+                self.patient.stimulation = Placement(nerve, place)
+
+        return setter
+
+    def _placement(self, kind: str) -> Callable[[list[str], list[int]], str]:
+        def getter(p: list[str], s: list[int]) -> str:
+            placed = getattr(self.patient, kind)
+            if placed is None:
+                return '"",""'
+            return f"{quoted(placed.nerve)},{quoted(placed.place)}"
+
+        return getter
+
+    def _distance(self, p: list[str], s: list[int]) -> str:
+        self._require_subject()
+        subject = self.patient.subject
+        assert subject is not None
+        if len(p) != 3:
+            raise ScpiError(-109 if len(p) < 3 else -108)
+        nerve, a, b = (string(x) for x in p)
+        if nerve.lower() not in subject.nerves:
+            raise ScpiError(-224, f"no nerve {nerve}")
+        for rec in subject.nerves[nerve.lower()].recordings.values():
+            names = {x.name.lower() for x in rec.sites} | {rec.muscle.lower()}
+            if a.lower() in names and b.lower() in names:
+                return f"{rec.distance_mm(a, b):+.6E}"
+        raise ScpiError(-224, f"no sites {a},{b} on {nerve}")
+
+    def _seed(self, p: list[str], s: list[int]) -> None:
+        self.patient.reseed(integer(one(p), minimum=0, maximum=2**63 - 1))
+
+    def commands(self) -> list[Command]:
+        return [
+            Command("SUBJect:LOAD", self._load),
+            Command(
+                "SUBJect[:ID]",
+                query=lambda p, s: quoted(self.patient.subject.id if self.patient.subject else ""),
+            ),
+            Command(
+                "SUBJect:LIST",
+                query=lambda p, s: ",".join(quoted(x) for x in self.patient.available()),
+            ),
+            Command("SUBJect:DISTance", query=self._distance),
+            Command("ELECtrode:STIMulus", self._place("stimulation"),
+                    self._placement("stimulation")),
+            Command("ELECtrode:RECording", self._place("recording"),
+                    self._placement("recording")),
+            Command("SYSTem:SEED", self._seed, lambda p, s: f"{self.patient.seed:+d}"),
+        ]
+

@@ -1,0 +1,164 @@
+"""Constant-current stimulator safety layer over the generator.
+
+A DS5-type stimulator follows the generator's voltage (mA per volt), so the
+generator *is* the stimulator's control and this module is where safety lives:
+every request is checked against the bench profile's limits before any byte is
+written, settings are read back before the output is enabled, and the output is
+forced off on connect, after every stimulus, on any error and on close.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import asdict, dataclass
+
+from instruments.clock import Clock, RealClock
+from instruments.errors import InstrumentProtocolError, StimulusLimitError
+from instruments.generator_33500 import Generator33500, PulseSettings
+
+PULSE_PERIOD_S = 0.01  # within a burst of one; must exceed any allowed width
+MIN_GENERATOR_V = 0.001  # smallest high level the generator can set (1 mVpp)
+READBACK_REL_TOL = 1e-3
+
+
+@dataclass(frozen=True)
+class StimulusLimits:
+    max_current_mA: float
+    max_pulse_width_ms: float
+    max_rate_hz: float
+    max_energy_mJ: float
+    load_ohm: float
+
+    def energy_mJ(self, current_mA: float, pulse_width_ms: float) -> float:
+        """E = I²·R·t into the profile's nominal load."""
+        return (current_mA * 1e-3) ** 2 * self.load_ohm * (pulse_width_ms * 1e-3) * 1e3
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+class ConstantCurrentStimulator:
+    role = "stimulator"
+
+    def __init__(
+        self,
+        generator: Generator33500,
+        limits: StimulusLimits,
+        mA_per_volt: float,
+        clock: Clock | None = None,
+        channel: int = 1,
+    ) -> None:
+        self.generator = generator
+        self.limits = limits
+        self.mA_per_volt = mA_per_volt
+        self.clock = clock or RealClock()
+        self.channel = channel
+        self.last_stimulus_at: float | None = None
+        self.last_settings: PulseSettings | None = None
+        self._safe(self._connect)
+
+    # --- safety ---------------------------------------------------------------
+    def _refuse(self, detail: str) -> StimulusLimitError:
+        return StimulusLimitError(self.role, self.generator.resource, detail)
+
+    def check(self, current_mA: float, pulse_width_ms: float) -> None:
+        """Raise StimulusLimitError if the request is outside the limits (sends nothing)."""
+        lim = self.limits
+        if not (math.isfinite(current_mA) and math.isfinite(pulse_width_ms)):
+            raise self._refuse("current and pulse width must be finite numbers")
+        if current_mA <= 0:
+            raise self._refuse(f"current {current_mA:g} mA must be positive")
+        if current_mA / self.mA_per_volt < MIN_GENERATOR_V:
+            raise self._refuse(f"current {current_mA:g} mA is below what the generator can set")
+        if current_mA > lim.max_current_mA:
+            raise self._refuse(f"current {current_mA:g} mA exceeds {lim.max_current_mA:g} mA")
+        if not 0 < pulse_width_ms <= lim.max_pulse_width_ms:
+            raise self._refuse(
+                f"pulse width {pulse_width_ms:g} ms outside (0, {lim.max_pulse_width_ms:g}] ms"
+            )
+        energy = lim.energy_mJ(current_mA, pulse_width_ms)
+        if energy > lim.max_energy_mJ:
+            raise self._refuse(
+                f"pulse energy {energy:.3g} mJ into {lim.load_ohm:g} Ω exceeds "
+                f"{lim.max_energy_mJ:g} mJ"
+            )
+        if self.last_stimulus_at is not None:
+            interval = self.clock.now() - self.last_stimulus_at
+            min_interval = 1.0 / lim.max_rate_hz
+            if interval < min_interval:
+                raise self._refuse(
+                    f"stimulus {interval * 1e3:.1f} ms after the previous one exceeds "
+                    f"{lim.max_rate_hz:g} Hz (minimum interval {min_interval * 1e3:.1f} ms)"
+                )
+
+    def _safe(self, action, *args):  # type: ignore[no-untyped-def]
+        """Run `action`; on any error force the output off, then re-raise."""
+        try:
+            return action(*args)
+        except BaseException:
+            self.force_off()
+            raise
+
+    def force_off(self) -> None:
+        # Best effort: if this fails too, the original error is the one to report.
+        with contextlib.suppress(Exception):
+            self.generator.output(False, self.channel)
+
+    # --- operation ------------------------------------------------------------------
+    def _connect(self) -> None:
+        g, c = self.generator, self.channel
+        g.output(False, c)
+        g.clear_status()
+        g.set_load_infinite(c)
+        g.set_pulse_function(c)
+        g.set_pulse_period(PULSE_PERIOD_S, c)
+        g.set_low(0.0, c)
+        g.set_triggered_burst(1, c)
+        g.check_errors("stimulator set-up")
+
+    def deliver(self, current_mA: float, pulse_width_ms: float) -> PulseSettings:
+        """One pulse: checked, programmed, read back, output on just for it, then off."""
+        self.check(current_mA, pulse_width_ms)
+        return self._safe(self._deliver, current_mA, pulse_width_ms)
+
+    def _deliver(self, current_mA: float, pulse_width_ms: float) -> PulseSettings:
+        g, c = self.generator, self.channel
+        volts = current_mA / self.mA_per_volt
+        g.set_pulse_width(pulse_width_ms * 1e-3, c)
+        g.set_high(volts, c)
+        settings = g.pulse_settings(c)
+        self._verify(settings, volts, pulse_width_ms * 1e-3)
+        self.last_settings = settings
+        try:
+            g.output(True, c)
+            g.trigger()
+            self.last_stimulus_at = self.clock.now()
+            g.wait_complete()
+        finally:
+            g.output(False, c)
+        return settings
+
+    def _verify(self, s: PulseSettings, volts: float, width_s: float) -> None:
+        problems = []
+        if s.function != "PULS":
+            problems.append(f"function {s.function}")
+        if not math.isinf(s.load_ohm):
+            problems.append(f"load {s.load_ohm:g} Ω instead of INF (output would double)")
+        if not math.isclose(s.high_v, volts, rel_tol=READBACK_REL_TOL, abs_tol=1e-6):
+            problems.append(f"high level {s.high_v:g} V instead of {volts:g} V")
+        if abs(s.low_v) > 1e-6:
+            problems.append(f"low level {s.low_v:g} V instead of 0 V")
+        if not math.isclose(s.width_s, width_s, rel_tol=READBACK_REL_TOL, abs_tol=1e-9):
+            problems.append(f"pulse width {s.width_s:g} s instead of {width_s:g} s")
+        if not s.burst or s.burst_cycles != 1 or s.trigger_source != "BUS":
+            problems.append("not a single bus-triggered burst")
+        if problems:
+            errors = self.generator.errors()
+            raise InstrumentProtocolError(
+                self.role, self.generator.resource,
+                "read-back before enabling output: " + "; ".join(problems + errors),
+            )
+
+    def close(self) -> None:
+        self.force_off()

@@ -1,0 +1,151 @@
+"""VISA transport: the only module that imports PyVISA.
+
+One `Transport` per instrument connection. It opens `@py` sessions with LF
+termination (the defaults make *IDN? and binary reads time out), turns Nagle off
+on raw sockets (pyvisa-py 0.8.1 rejects VI_ATTR_TCPIP_NODELAY, so the option is set
+on the session's socket), reads definite-length blocks byte-exactly, and converts
+every PyVISA or socket failure into an `InstrumentError` naming role and resource.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from typing import Any
+
+from instruments.errors import (
+    InstrumentConnectionError,
+    InstrumentError,
+    InstrumentProtocolError,
+    InstrumentTimeout,
+)
+
+_rm_lock = threading.Lock()
+_resource_manager: Any = None
+
+
+def _manager() -> Any:
+    global _resource_manager
+    with _rm_lock:
+        if _resource_manager is None:
+            import pyvisa
+
+            _resource_manager = pyvisa.ResourceManager("@py")
+        return _resource_manager
+
+
+class Transport:
+    """A message-based connection: `write`, `query`, `read_block`, `close`."""
+
+    def __init__(
+        self,
+        resource: str,
+        role: str,
+        *,
+        timeout_ms: int = 2000,
+        open_timeout_ms: int = 2000,
+        block_terminator: bool = True,
+    ) -> None:
+        self.resource = resource
+        self.role = role
+        self.timeout_ms = timeout_ms
+        self.block_terminator = block_terminator
+        self._lock = threading.Lock()
+        self._inst: Any = None
+        try:
+            inst = _manager().open_resource(
+                resource,
+                open_timeout=open_timeout_ms,
+                read_termination="\n",
+                write_termination="\n",
+                timeout=timeout_ms,
+            )
+        except Exception as exc:
+            raise InstrumentConnectionError(role, resource, f"cannot open: {_describe(exc)}") \
+                from exc
+        self._inst = inst
+        self._set_nodelay()
+
+    def _set_nodelay(self) -> None:
+        if not self.resource.upper().endswith("::SOCKET"):
+            return
+        session = _manager().visalib.sessions.get(self._inst.session)
+        sock = getattr(session, "interface", None)
+        if isinstance(sock, socket.socket):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _fail(self, what: str, exc: Exception) -> InstrumentError:
+        if isinstance(exc, InstrumentError):
+            return exc
+        text = _describe(exc)
+        if "TMO" in text or "Timeout" in text or isinstance(exc, TimeoutError):
+            return InstrumentTimeout(
+                self.role, self.resource, f"no reply to {what} within {self.timeout_ms} ms"
+            )
+        if isinstance(exc, OSError | ConnectionError) or "CONN" in text or "closed" in text:
+            return InstrumentConnectionError(self.role, self.resource, f"{what}: {text}")
+        return InstrumentProtocolError(self.role, self.resource, f"{what}: {text}")
+
+    def _require_open(self, what: str) -> Any:
+        if self._inst is None:
+            raise InstrumentConnectionError(self.role, self.resource, f"{what}: session closed")
+        return self._inst
+
+    def write(self, message: str) -> None:
+        with self._lock:
+            inst = self._require_open(message)
+            try:
+                inst.write(message)
+            except Exception as exc:
+                raise self._fail(message, exc) from exc
+
+    def query(self, message: str) -> str:
+        with self._lock:
+            inst = self._require_open(message)
+            try:
+                inst.write(message)
+                return str(inst.read()).strip()
+            except Exception as exc:
+                raise self._fail(message, exc) from exc
+
+    def read_block(self, message: str) -> bytes:
+        """Send `message` and return the payload of its ``#<n><len><bytes>`` reply."""
+        with self._lock:
+            inst = self._require_open(message)
+            try:
+                inst.write(message)
+                head = bytes(inst.read_bytes(2, break_on_termchar=False))
+                if head[:1] != b"#" or not head[1:2].isdigit() or head[1:2] == b"0":
+                    raise InstrumentProtocolError(
+                        self.role, self.resource,
+                        f"{message}: expected a definite-length block, got {head!r}",
+                    )
+                digits = int(head[1:2])
+                length = int(bytes(inst.read_bytes(digits, break_on_termchar=False)))
+                payload = bytes(inst.read_bytes(length, break_on_termchar=False)) if length else b""
+                if self.block_terminator:
+                    tail = bytes(inst.read_bytes(1, break_on_termchar=False))
+                    if tail != b"\n":
+                        raise InstrumentProtocolError(
+                            self.role, self.resource,
+                            f"{message}: block not followed by LF (got {tail!r})",
+                        )
+                return payload
+            except ValueError as exc:
+                raise InstrumentProtocolError(
+                    self.role, self.resource, f"{message}: bad block header ({exc})"
+                ) from exc
+            except Exception as exc:
+                raise self._fail(message, exc) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            inst, self._inst = self._inst, None
+        if inst is not None:
+            with contextlib.suppress(Exception):
+                inst.close()
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
