@@ -193,6 +193,8 @@ fn measure_chunk_avx2<T: Sample>(rows: &[T], plan: &SweepPlan, out: &mut Columns
 
 #[inline(always)]
 fn measure_chunk_portable<T: Sample>(rows: &[T], plan: &SweepPlan, out: &mut ColumnsChunk<'_>) {
+    // Rows stream through in order and the hardware prefetcher keeps ahead of them
+    // (explicit prefetch of the next rows measured slower).
     for (i, sweep) in rows.chunks_exact(plan.len).enumerate() {
         out.set(i, &cmap::measure(sweep, plan));
     }

@@ -68,6 +68,8 @@ pub fn measure<T: Sample>(sweep: &[T], plan: &SweepPlan) -> CmapMeasures {
     if !lanes::all_finite(sweep) {
         return CmapMeasures::unmeasured(flags::NON_FINITE);
     }
+    let window = &sweep[plan.window_start..];
+    let neg = lanes::min(window);
     let axis = plan.axis;
     let p = plan.params;
     let mut m = CmapMeasures::unmeasured(0);
@@ -80,8 +82,6 @@ pub fn measure<T: Sample>(sweep: &[T], plan: &SweepPlan) -> CmapMeasures {
     let dev = |i: usize| baseline - sweep[i].into();
 
     // Negative peak: first minimum of the search window.
-    let window = &sweep[plan.window_start..];
-    let neg = lanes::min(window);
     let i_neg = plan.window_start + lanes::first_equal(window, neg).expect("minimum is present");
     let amplitude = baseline - neg.into();
     m.neg_peak_latency = axis.time(i_neg);
@@ -165,7 +165,7 @@ fn negative_area<T: Sample>(
     let (first, last) = (j + 1, k - 1);
     let head = 0.5 * (threshold + dev(first)) * (axis.time(first) - onset);
     let tail = 0.5 * dev(last) * (ret - axis.time(last));
-    let inner: f64 = (first..=last).map(dev).sum::<f64>();
+    let inner = lanes::lane_sum_dev(&sweep[first..=last], baseline);
     let body = (inner - 0.5 * (dev(first) + dev(last))) * dt;
     head + body + tail
 }

@@ -12,21 +12,21 @@ const LANES: usize = 16;
 /// Width of the f64 accumulators for baseline sums. Fixed: the reference replays it.
 pub const SUM_LANES: usize = 8;
 
-/// True when every sample is finite. `x - x` is 0 for finite x and NaN for NaN or ±inf,
-/// and a NaN survives any sum.
+/// True when every sample is finite. `x * 0` is ±0 for finite x and NaN for NaN or ±inf,
+/// and a NaN survives any sum. (Multiply and add run on different FP pipes, so this is
+/// cheaper than `x - x`.)
 #[inline(always)]
-#[allow(clippy::eq_op)] // x - x is the point
 pub fn all_finite<T: Sample>(xs: &[T]) -> bool {
     let mut acc = [T::ZERO; LANES];
     let mut chunks = xs.chunks_exact(LANES);
     for c in &mut chunks {
         for j in 0..LANES {
-            acc[j] = acc[j] + (c[j] - c[j]);
+            acc[j] = acc[j] + c[j] * T::ZERO;
         }
     }
     let mut total = T::ZERO;
     for &v in chunks.remainder() {
-        total = total + (v - v);
+        total = total + v * T::ZERO;
     }
     for v in acc {
         total = total + v;
@@ -41,9 +41,8 @@ pub fn min<T: Sample>(xs: &[T]) -> T {
     let mut chunks = xs.chunks_exact(LANES);
     for c in &mut chunks {
         for j in 0..LANES {
-            if c[j] < acc[j] {
-                acc[j] = c[j];
-            }
+            // Select form (not `if … { acc = … }`): compiles to a vector min.
+            acc[j] = if c[j] < acc[j] { c[j] } else { acc[j] };
         }
     }
     let mut m = T::INFINITY;
@@ -62,9 +61,7 @@ pub fn max<T: Sample>(xs: &[T]) -> T {
     let mut chunks = xs.chunks_exact(LANES);
     for c in &mut chunks {
         for j in 0..LANES {
-            if c[j] > acc[j] {
-                acc[j] = c[j];
-            }
+            acc[j] = if c[j] > acc[j] { c[j] } else { acc[j] };
         }
     }
     let mut m = T::NEG_INFINITY;
@@ -112,6 +109,12 @@ pub fn lane_sum_sq_dev<T: Sample>(xs: &[T], mean: f64) -> f64 {
         let d = v - mean;
         d * d
     })
+}
+
+/// Sum of deviations `baseline - x`, with the same lane order as [`lane_sum`].
+#[inline(always)]
+pub fn lane_sum_dev<T: Sample>(xs: &[T], baseline: f64) -> f64 {
+    lane_sum_map(xs, |v| baseline - v)
 }
 
 #[inline(always)]

@@ -1,12 +1,20 @@
 //! The sample types a sweep may hold. Kernels are generic over them so float32 data is
 //! read as float32 (half the memory traffic) while every derived quantity is float64.
 
-use std::ops::{Add, Sub};
+use std::ops::{Add, Mul, Sub};
 
 /// A raw sample: `f32` or `f64`. Comparisons (minimum, maximum) happen in the sample's
 /// own type; arithmetic that produces a measure happens in `f64`.
 pub trait Sample:
-    Copy + PartialOrd + Add<Output = Self> + Sub<Output = Self> + Into<f64> + Send + Sync + 'static
+    Copy
+    + PartialOrd
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Into<f64>
+    + Send
+    + Sync
+    + 'static
 {
     const ZERO: Self;
     const INFINITY: Self;
