@@ -100,15 +100,23 @@ class ConstantCurrentStimulator:
             self.force_off()
             raise
 
+    def output_off(self) -> None:
+        """Switch the output off and confirm it from the instrument."""
+        self.generator.output(False, self.channel)
+        if self.generator.output_is_on(self.channel):
+            raise InstrumentProtocolError(
+                self.role, self.generator.resource, "output still on after OUTP OFF"
+            )
+
     def force_off(self) -> None:
         # Best effort: if this fails too, the original error is the one to report.
         with contextlib.suppress(Exception):
-            self.generator.output(False, self.channel)
+            self.output_off()
 
     # --- operation ------------------------------------------------------------------
     def _connect(self) -> None:
         g, c = self.generator, self.channel
-        g.output(False, c)
+        self.output_off()
         g.clear_status()
         g.set_load_infinite(c)
         g.set_pulse_function(c)
@@ -136,7 +144,7 @@ class ConstantCurrentStimulator:
             self.last_stimulus_at = self.clock.now()
             g.wait_complete()
         finally:
-            g.output(False, c)
+            self.output_off()
         return settings
 
     def _verify(self, s: PulseSettings, volts: float, width_s: float) -> None:

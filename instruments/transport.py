@@ -10,6 +10,7 @@ every PyVISA or socket failure into an `InstrumentError` naming role and resourc
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 from typing import Any
@@ -65,15 +66,30 @@ class Transport:
             raise InstrumentConnectionError(role, resource, f"cannot open: {_describe(exc)}") \
                 from exc
         self._inst = inst
-        self._set_nodelay()
+        try:
+            self._prepare_socket()
+        except BaseException:
+            self.close()
+            raise
 
-    def _set_nodelay(self) -> None:
+    def _prepare_socket(self) -> None:
+        """Check the raw socket really connected, then turn Nagle off.
+
+        pyvisa-py 0.8.1 reports success for a refused non-blocking connect (the socket
+        selects as writable with an error pending), so the error is read here.
+        """
         if not self.resource.upper().endswith("::SOCKET"):
             return
         session = _manager().visalib.sessions.get(self._inst.session)
         sock = getattr(session, "interface", None)
-        if isinstance(sock, socket.socket):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if not isinstance(sock, socket.socket):
+            return
+        error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if error:
+            raise InstrumentConnectionError(
+                self.role, self.resource, f"cannot open: {os.strerror(error)}"
+            )
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def _fail(self, what: str, exc: Exception) -> InstrumentError:
         if isinstance(exc, InstrumentError):

@@ -20,7 +20,6 @@ from instruments.sim.scpi_syntax import ScpiError, boolean, choice, integer, num
 
 OUTPUT_IMPEDANCE_OHM = 50.0
 MAX_OPEN_CIRCUIT_V = 10.0
-INFINITE_LOAD = 9.9e37  # what OUTPut:LOAD? answers for INFinity
 
 FUNCTIONS = ("SINusoid", "SQUare", "TRIangle", "RAMP", "PULSe", "PRBS", "NOISe", "ARB", "DC")
 TRIGGER_SOURCES = ("IMMediate", "EXTernal", "TIMer", "BUS")
@@ -219,7 +218,7 @@ class Generator33500Sim(ScpiInstrument):
 
     def _get_load(self, p: list[str], s: list[int]) -> str:
         load = self._state(s).load_ohm
-        return nr3(INFINITE_LOAD if math.isinf(load) else load)
+        return "+9.900000000000000E+37" if math.isinf(load) else nr3(load)
 
     def _set_output(self, p: list[str], s: list[int]) -> None:
         state = self._state(s)

@@ -172,10 +172,10 @@ class InfiniiVisionSim(ScpiInstrument):
         fmt = self.s.wav_format
         if fmt == "ASC":
             volts = (codes - y_ref) * y_inc + cap.offset
-            return block(",".join(f"{v:+.6E}" for v in volts).encode())
+            return block(",".join(f"{v:+.6E}" for v in volts).encode(), 8)
         order = "<" if self.s.wav_byteorder == "LSBF" else ">"
         kind = ("u" if self.s.wav_unsigned else "i") + ("2" if fmt == "WORD" else "1")
-        return block(codes.astype(order + kind).tobytes())
+        return block(codes.astype(order + kind).tobytes(), 8)  # InfiniiVision: always #8
 
     # --- handlers ---------------------------------------------------------
     def _channel(self, suffixes: list[int]) -> Channel:

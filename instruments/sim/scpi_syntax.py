@@ -209,7 +209,7 @@ def quoted(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def block(payload: bytes) -> bytes:
-    """IEEE 488.2 definite-length block ``#<n><len><bytes>``."""
-    length = str(len(payload))
+def block(payload: bytes, digits: int | None = None) -> bytes:
+    """IEEE 488.2 definite-length block ``#<n><len><bytes>`` (`digits` fixes n)."""
+    length = str(len(payload)).zfill(digits or 0)
     return b"#" + str(len(length)).encode() + length.encode() + payload
