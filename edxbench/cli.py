@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("files", nargs="+", type=Path)
 
     sub.add_parser("subjects", help="list the virtual subjects of the simulated bench")
+
+    audit = sub.add_parser("audit", help="check the tamper-evident audit log")
+    asub = audit.add_subparsers(dest="audit_command", metavar="ACTION")
+    asub.add_parser("verify", parents=[common], help="verify the audit hash chain")
     return parser
 
 
@@ -122,8 +126,24 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         for name in available_subjects():
             print(name)
         return 0
+    if args.command == "audit" and args.audit_command == "verify":
+        return _audit_verify(db_path)
     parser.print_help()
     return EXIT_BAD_INPUT
+
+
+def _audit_verify(db_path: Path) -> int:
+    from storage.audit import verify_chain
+    from storage.database import open_database
+
+    db = open_database(db_path)
+    problems = verify_chain(db)
+    count = db.execute("SELECT count(*) FROM events").fetchone()[0]
+    for problem in problems:
+        print(problem)
+    print(f"{db_path}: {count} events, " + ("chain intact" if not problems
+                                            else f"{len(problems)} problems"))
+    return 1 if problems else 0
 
 
 def _run(args: argparse.Namespace, db_path: Path) -> int:

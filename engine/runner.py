@@ -289,7 +289,7 @@ class Run:
                       traces: list[ev.TraceRecord]) -> tuple[float, dict[str, Any]]:
         spec = step.supramaximal
         assert spec is not None
-        ceiling = min(spec.max_mA, self.bench.stimulus_limits.max_current_mA)
+        ceiling = min(spec.max_mA, self.bench.profile.limits.max_current_mA)
         search = SupramaximalSearch(spec, ceiling)
         while (current := search.next_current()) is not None:
             trace = self._record(seq, step, current, "search")
