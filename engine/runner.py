@@ -237,7 +237,12 @@ class Run:
         default = step.default
         if step.tape_measure is not None:
             tape = step.tape_measure
-            measured = self.bench.measure_distance(tape.nerve, tape.from_site, tape.to_site)
+            try:
+                measured = self.bench.measure_distance(tape.nerve, tape.from_site, tape.to_site)
+            except InstrumentError as exc:  # a convenience default, not worth a fault prompt
+                measured = None
+                self._emit(ev.Notice(self.run_id, "warning",
+                                     f"{step.title}: no tape-measure default ({exc})"))
             if measured is not None:
                 default = round(float(measured), 1)
         value = self._ask(seq, Prompt(id=step.id, kind="number", text=step.title, unit=step.unit,
