@@ -90,6 +90,7 @@ class StimulateStep(Step):
     fixed_mA: float | None = None
     sweep: SweepSpec = field(default_factory=lambda: SweepSpec(20.0, 2.0, 2.0, 2000))
     artefact_ms: float = 1.0  # measurement search starts after the stimulus artefact
+    min_snr: float = 5.0  # a response smaller than this many noise SDs is "no response"
 
 
 @dataclass(frozen=True)
@@ -272,6 +273,7 @@ def _parse_stimulate(r: FieldReader, common: dict) -> StimulateStep:
         fixed_mA=fixed,
         sweep=sweep,
         artefact_ms=float(r.number("artefact_ms", 1.0, minimum=0.0, maximum=20, unit="ms")),
+        min_snr=float(r.number("min_snr", 5.0, minimum=1.0, maximum=100)),
     )
 
 

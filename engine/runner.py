@@ -325,7 +325,8 @@ class Run:
         sweep = self.bench.stimulate_and_record(current_mA, step.pulse_width_ms, settings)
         self._last_stimulus = self.clock.now()
         measures = rustcore.measure_sweep(sweep.volts(), sweep.sample_rate, sweep.t0,
-                                          search_start=step.artefact_ms / 1e3)
+                                          search_start=step.artefact_ms / 1e3,
+                                          min_snr=step.min_snr)
         self._emit(ev.SweepRecorded(self.run_id, seq, step.id, role, step.site, sweep, measures,
                                     current_mA))
         return ev.TraceRecord(role, step.site, sweep, current_mA, step.pulse_width_ms, measures)
