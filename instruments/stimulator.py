@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import ParamSpec, TypeVar
 
 from instruments.clock import Clock, RealClock
 from instruments.errors import InstrumentProtocolError, StimulusLimitError
 from instruments.generator_33500 import Generator33500, PulseSettings
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 PULSE_PERIOD_S = 0.01  # within a burst of one; must exceed any allowed width
 MIN_GENERATOR_V = 0.001  # smallest high level the generator can set (1 mVpp)
@@ -92,10 +97,10 @@ class ConstantCurrentStimulator:
                     f"{lim.max_rate_hz:g} Hz (minimum interval {min_interval * 1e3:.1f} ms)"
                 )
 
-    def _safe(self, action, *args):  # type: ignore[no-untyped-def]
+    def _safe(self, action: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run `action`; on any error force the output off, then re-raise."""
         try:
-            return action(*args)
+            return action(*args, **kwargs)
         except BaseException:
             self.force_off()
             raise

@@ -24,8 +24,8 @@ MAX_OPEN_CIRCUIT_V = 10.0
 FUNCTIONS = ("SINusoid", "SQUare", "TRIangle", "RAMP", "PULSe", "PRBS", "NOISe", "ARB", "DC")
 TRIGGER_SOURCES = ("IMMediate", "EXTernal", "TIMer", "BUS")
 
-TAG_BURST = 0
-TAG_FREE = 1
+TAG_BURST = 0  # tags >= 0: pulse index within a triggered burst
+TAG_FREE = -1  # free-running: next burst or pulse
 
 
 def nr3(value: float) -> str:

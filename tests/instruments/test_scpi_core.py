@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 
 from instruments.sim import SimBench
@@ -155,3 +156,24 @@ def test_scope_without_trigger_has_no_data(scope: Raw) -> None:
     scope.sock.settimeout(0.3)
     with pytest.raises(TimeoutError):
         scope.stream.readline()
+
+
+def test_burst_train_and_free_running_output(sim: SimBench, gen: Raw) -> None:
+    """A 3-pulse train on one *TRG (future RNS), and free-running bursts that stop with OUTP OFF."""
+    import time
+
+    gen.write("SOUR1:FUNC PULS;:OUTP1:LOAD INF;:SOUR1:VOLT:LOW 0;HIGH 1;:SOUR1:FUNC:PULS:PER 0.02")
+    gen.write("SOUR1:BURS:MODE TRIG;NCYC 3;STAT ON;:TRIG1:SOUR BUS;:OUTP1 ON;*TRG")
+    assert gen.query("*OPC?") == "1"
+    time.sleep(0.2)
+    times = [s.time_s for s in sim.stimulator.delivered]
+    assert len(times) == 3
+    assert np.diff(times) == pytest.approx([0.02, 0.02], abs=0.01)
+    gen.write("TRIG1:SOUR IMM;:SOUR1:BURS:NCYC 1;INT:PER 0.05")  # a burst every 50 ms
+    time.sleep(0.3)
+    gen.write("OUTP1 OFF")
+    assert gen.query("*OPC?") == "1"
+    count = len(sim.stimulator.delivered)
+    assert 3 + 3 <= count <= 3 + 7
+    time.sleep(0.15)
+    assert len(sim.stimulator.delivered) == count
