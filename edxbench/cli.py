@@ -48,8 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", parents=[common, bench], help="run a protocol")
     run.add_argument("protocol", help="protocol id (e.g. median-motor) or a path to a .yaml file")
-    run.add_argument("--subject", required=True, help="pseudonymous subject id (sim: a virtual "
+    run.add_argument("--subject", default=None, help="pseudonymous subject id (sim: a virtual "
                                                       "subject from data/subjects)")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print every step and instrument action without touching a bench")
     run.add_argument("--headless", action="store_true", help="run without the terminal app")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.add_argument("--answers", type=Path, default=None,
@@ -150,6 +152,15 @@ def _run(args: argparse.Namespace, db_path: Path) -> int:
     from engine.catalog import resolve_protocol
 
     protocol_path = resolve_protocol(args.protocol)
+    if args.dry_run:
+        from engine.dryrun import describe
+        from engine.protocol import load_protocol
+
+        print("\n".join(describe(load_protocol(protocol_path))))
+        return 0
+    if args.subject is None:
+        raise LookupError("run needs --subject ID (a pseudonymous code; on the simulated "
+                          "bench, one of `edxbench subjects`)")
     if not args.headless:
         from tui.app import EdxApp
 

@@ -63,3 +63,17 @@ def test_bad_answers_file(cli, db_path: Path, tmp_path: Path) -> None:
     result = cli("run", "median-motor", "--subject", "normal-adult", "--headless",
                  "--db", str(db_path), "--answers", str(answers))
     assert_one_line_error(result, f"{answers}:1:1", "answers file")
+
+
+def test_dry_run_prints_every_step_without_a_bench(cli, tmp_path: Path) -> None:
+    # a bench config that cannot even be read proves no bench is touched
+    result = cli("run", "median-motor", "--dry-run", "--bench-config", str(tmp_path / "none"))
+    assert result.returncode == 0, result.stderr
+    for fragment in ("[stimulate] Stimulate at the wrist", "supramaximal search: 5 mA",
+                     "cleanup:", "forearm_distance / (onset elbow − onset wrist)"):
+        assert fragment in result.stdout
+
+
+def test_run_without_subject_is_refused(cli, db_path: Path) -> None:
+    result = cli("run", "median-motor", "--headless", "--db", str(db_path))
+    assert_one_line_error(result, "--subject")
