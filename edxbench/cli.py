@@ -57,6 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--answers", type=Path, default=None,
                      help="YAML/JSON file of prompt id → answer for headless runs")
 
+    resume = sub.add_parser("resume", parents=[common, bench],
+                            help="resume an interrupted run from its last completed step")
+    resume.add_argument("run_id", help="run id or a unique prefix of it")
+    resume.add_argument("--headless", action="store_true", help="resume without the app")
+    resume.add_argument("--json", action="store_true", help="print the result as JSON")
+    resume.add_argument("--answers", type=Path, default=None,
+                        help="YAML/JSON file of prompt id → answer for headless runs")
+
     runs = sub.add_parser("runs", parents=[common], help="list stored runs")
     runs.add_argument("--json", action="store_true")
     runs.add_argument("--limit", type=int, default=50)
@@ -114,6 +122,8 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return _run(args, db_path)
     if args.command == "runs":
         return _runs(args, db_path)
+    if args.command == "resume":
+        return _resume(args, db_path)
     if args.command == "show":
         return _show(args, db_path)
     if args.command == "sim":
@@ -175,6 +185,17 @@ def _run(args: argparse.Namespace, db_path: Path) -> int:
                         profile=args.bench, fast=args.fast, bench_config=args.bench_config)
 
 
+def _resume(args: argparse.Namespace, db_path: Path) -> int:
+    if not args.headless:
+        raise LookupError("resume in the app: open `edxbench` and pick the run; or add "
+                          "--headless")
+    from edxbench.headless import run_headless
+
+    return run_headless(None, None, db_path=db_path, answers=_load_answers(args.answers),
+                        as_json=args.json, profile=args.bench, fast=args.fast,
+                        bench_config=args.bench_config, resume_run_id=args.run_id)
+
+
 def _load_answers(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
@@ -188,10 +209,12 @@ def _load_answers(path: Path | None) -> dict[str, Any]:
 
 
 def _runs(args: argparse.Namespace, db_path: Path) -> int:
+    from edxbench.session import detect_interrupted
     from storage.database import open_database
     from storage.queries import list_runs
 
     db = open_database(db_path)
+    detect_interrupted(db)
     rows = list_runs(db, limit=args.limit, search=args.search)
     if args.json:
         json.dump(rows, sys.stdout, indent=2)

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from edxbench.session import open_session
+from edxbench.session import open_resume_session, open_session
 from engine import events as ev
 from engine.prompts import HeadlessPrompter
 from engine.runner import RunResult
@@ -47,13 +47,21 @@ class HeadlessPrinter:
             print(line, file=self.progress, flush=True)
 
 
-def run_headless(protocol_path: Path, subject_id: str, *, db_path: Path,
+def run_headless(protocol_path: Path | None, subject_id: str | None, *, db_path: Path,
                  answers: dict[str, Any], as_json: bool, profile: str, fast: bool,
-                 bench_config: Path | None) -> int:
+                 bench_config: Path | None, resume_run_id: str | None = None) -> int:
     printer = HeadlessPrinter(None if as_json else sys.stderr)
-    session = open_session(protocol_path, subject_id, db_path=db_path,
-                           prompter=HeadlessPrompter(answers), subscribers=[printer],
-                           profile=profile, fast=fast, bench_config=bench_config)
+    prompter = HeadlessPrompter(answers)
+    if resume_run_id is not None:
+        session = open_resume_session(resume_run_id, db_path=db_path, prompter=prompter,
+                                      subscribers=[printer], fast=fast,
+                                      bench_config=bench_config)
+    else:
+        assert protocol_path is not None and subject_id is not None
+        session = open_session(protocol_path, subject_id, db_path=db_path, prompter=prompter,
+                               subscribers=[printer], profile=profile, fast=fast,
+                               bench_config=bench_config)
+    subject_id = session.run.subject_id
     previous = _install_signal_handlers(session.run)
     try:
         result = session.run.execute()

@@ -15,16 +15,20 @@ import sqlite_utils
 
 from edxbench.errors import SessionError
 from engine import events as ev
+from engine.ownership import owner_alive
 from engine.prompts import Prompter
-from engine.protocol import Protocol, load_protocol
+from engine.protocol import Protocol, load_protocol, load_protocol_text
 from engine.reference import EMPTY_REFERENCE, load_reference
+from engine.resume import ResumePoint, resume_point
 from engine.runner import Run
 from instruments.bench import Bench, open_bench
 from instruments.clock import FastClock, RealClock
 from storage.database import open_database
+from storage.queries import find_run_id, get_run, mark_interrupted, running_runs
 from storage.recorder import RunRecorder
 
 # Pseudonymous ids only: a code, never a name or a birth date.
+RESUMABLE = ("interrupted", "failed", "stopped")
 SUBJECT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -51,8 +55,51 @@ def check_subject_id(subject_id: str) -> str:
     return subject_id
 
 
+def detect_interrupted(db: sqlite_utils.Database) -> list[str]:
+    """Mark runs whose engine died as interrupted; return their ids."""
+    found = []
+    for row in running_runs(db):
+        dead = owner_alive(row["owner_host"], row["owner_pid"], row["owner_token"]) is False
+        if dead and mark_interrupted(db, row["id"], "the engine stopped without finishing "
+                                                    "(crash, kill or power loss)"):
+            found.append(row["id"])
+    return found
+
+
+def open_resume_session(
+    run_id: str,
+    *,
+    db_path: str | Path,
+    prompter: Prompter,
+    subscribers: Iterable[Callable[[ev.Event], None]] = (),
+    profile: str | None = None,
+    fast: bool = False,
+    bench_config: str | Path | None = None,
+    operator: str | None = None,
+) -> Session:
+    """Continue an interrupted (or failed) run with the protocol text it started with."""
+    db = open_database(db_path)
+    try:
+        detect_interrupted(db)
+        full_id = find_run_id(db, run_id)
+        stored = get_run(db, full_id) if full_id else None
+        if stored is None:
+            raise SessionError(f"no run matches {run_id!r} in {db_path}")
+        if stored["status"] not in RESUMABLE:
+            raise SessionError(f"run {stored['id'][:8]} is {stored['status']}; only "
+                               f"{', '.join(RESUMABLE)} runs can be resumed")
+        protocol = load_protocol_text(stored["protocol_text"],
+                                      f"run {stored['id'][:8]} protocol")
+    finally:
+        db.conn.close()
+    return open_session(protocol, stored["subject_id"], db_path=db_path, prompter=prompter,
+                        subscribers=subscribers, profile=profile or stored["bench_profile"],
+                        fast=fast, bench_config=bench_config, operator=operator,
+                        resume=resume_point(stored))
+
+
 def open_session(
-    protocol_path: str | Path,
+    protocol_path: str | Path | Protocol,
     subject_id: str,
     *,
     db_path: str | Path,
@@ -62,8 +109,10 @@ def open_session(
     fast: bool = False,
     bench_config: str | Path | None = None,
     operator: str | None = None,
+    resume: ResumePoint | None = None,
 ) -> Session:
-    protocol = load_protocol(protocol_path)
+    protocol = (protocol_path if isinstance(protocol_path, Protocol)
+                else load_protocol(protocol_path))
     reference = load_reference(protocol.reference) if protocol.reference else EMPTY_REFERENCE
     check_subject_id(subject_id)
     db = open_database(db_path)
@@ -77,7 +126,7 @@ def open_session(
         bench.connect_subject(subject_id)
         run = Run(protocol, subject_id=subject_id, bench=bench, prompter=prompter,
                   reference=reference, subscribers=[RunRecorder(db), *subscribers],
-                  operator=operator, bench_profile=profile)
+                  operator=operator, bench_profile=profile, resume=resume)
     except BaseException:
         bench.close()
         db.conn.close()

@@ -76,6 +76,7 @@ class RunStarted:
     provenance: dict[str, Any]
     at: str = field(default_factory=utc_now)
     resumed: bool = False
+    owner: dict[str, Any] = field(default_factory=dict)  # host, pid, token of the engine
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.fields import FieldReader
-from engine.yamlsource import Mark, SourceError, load_yaml_file
+from engine.yamlsource import Mark, SourceError, load_yaml_file, load_yaml_text
 
 SCHEMA_VERSION = 1
 STEP_GROUPS = ("setup", "main", "cleanup")
@@ -133,17 +133,31 @@ def load_protocol(path: str | Path) -> Protocol:
     source = Path(path)
     try:
         document = load_yaml_file(source)
+        text = source.read_text(encoding="utf-8")
     except SourceError as exc:
         raise ProtocolError(exc.mark, exc.message) from None
+    return _validated(document, source, text)
+
+
+def load_protocol_text(text: str, name: str) -> Protocol:
+    """Validate protocol text kept elsewhere (a stored run resumes with its own text)."""
     try:
-        return _parse(document, source)
+        document = load_yaml_text(text, name)
+    except SourceError as exc:
+        raise ProtocolError(exc.mark, exc.message) from None
+    return _validated(document, Path(name), text)
+
+
+def _validated(document: object, source: Path, text: str) -> Protocol:
+    try:
+        return _parse(document, source, text)
     except ProtocolError:
         raise
     except SourceError as exc:
         raise ProtocolError(exc.mark, exc.message) from None
 
 
-def _parse(document: object, source: Path) -> Protocol:
+def _parse(document: object, source: Path, text: str) -> Protocol:
     top = FieldReader(document, "protocol", Mark(str(source), 1, 1))
     schema = top.integer("schema", required=True)
     if schema != SCHEMA_VERSION:
@@ -171,7 +185,6 @@ def _parse(document: object, source: Path) -> Protocol:
     if not any(s.group == "main" for s in steps):
         raise ProtocolError(groups.mark, "protocol: steps: 'main' must list at least one step")
     _check_references(steps)
-    text = source.read_text(encoding="utf-8")
     return Protocol(
         id=str(protocol_id), title=str(title), version=version, description=description,
         nerve=str(nerve), study_kind=str(study_kind), reference=reference, steps=tuple(steps),

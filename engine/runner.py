@@ -18,6 +18,7 @@ from typing import Any
 
 import rustcore
 from engine import events as ev
+from engine.ownership import this_owner
 from engine.prompts import AnswerError, Prompt, PromptCancelled, Prompter
 from engine.protocol import (
     CompareStep,
@@ -29,6 +30,7 @@ from engine.protocol import (
     StimulateStep,
 )
 from engine.reference import ReferenceSet, flagged
+from engine.resume import ResumePoint
 from engine.supramaximal import SupramaximalSearch
 from instruments.bench import Bench, SweepSettings
 from instruments.errors import InstrumentError
@@ -77,6 +79,7 @@ class Run:
         operator: str | None = None,
         bench_profile: str = "sim",
         run_id: str | None = None,
+        resume: ResumePoint | None = None,
     ) -> None:
         self.protocol = protocol
         self.subject_id = subject_id
@@ -86,13 +89,15 @@ class Run:
         self.subscribers = list(subscribers)
         self.operator = operator if operator is not None else _operator()
         self.bench_profile = bench_profile
-        self.run_id = run_id or str(uuid.uuid4())
+        self.resume = resume
+        self.run_id = resume.run_id if resume else (run_id or str(uuid.uuid4()))
         self.clock = bench.clock
         self._stop = threading.Event()
         self._abort = threading.Event()
-        self._values: dict[str, float] = {}
-        self._onsets: dict[str, float] = {}
-        self._measurements: list[ev.Measurement] = []
+        self._done: frozenset[int] = resume.completed if resume else frozenset()
+        self._values: dict[str, float] = dict(resume.values) if resume else {}
+        self._onsets: dict[str, float] = dict(resume.onsets) if resume else {}
+        self._measurements: list[ev.Measurement] = list(resume.measurements) if resume else []
         self._last_stimulus: float | None = None
 
     # ---- control (any thread) -------------------------------------------------------
@@ -120,14 +125,16 @@ class Run:
                 protocol_title=self.protocol.title, subject_id=self.subject_id,
                 steps=tuple(ev.StepInfo(i, s.id, s.kind, s.title, s.group)
                             for i, s in enumerate(self.protocol.steps)),
-                provenance=self._provenance(),
+                provenance=self._provenance(), resumed=self.resume is not None,
+                owner=this_owner(),
             ))
         except Exception as exc:  # storage refused the run: nothing started
             self.bench.all_outputs_off()
             return RunResult(self.run_id, "failed", f"could not start the run: {exc}")
         try:
+            self._confirm_resume()
             for seq, step in enumerate(self.protocol.steps):
-                if step.group == "cleanup":
+                if step.group == "cleanup" or seq in self._done:
                     continue
                 self._check_cancel()
                 self._run_step(seq, step)
@@ -151,9 +158,24 @@ class Run:
             reason = f"{reason}; could not record the end of the run: {exc}".lstrip("; ")
         return RunResult(self.run_id, status, reason, list(self._measurements))
 
+    def _confirm_resume(self) -> None:
+        """A resumed run re-runs its interrupted step only after the operator says so."""
+        if self.resume is None:
+            return
+        pending = [(seq, s) for seq, s in enumerate(self.protocol.steps) if seq not in self._done]
+        if not pending:
+            return
+        seq, step = pending[0]
+        go_on = self._ask(seq, Prompt(
+            id="resume", kind="confirm", default=True,
+            text=f"Resume this run at step '{step.title}'? The step restarts from its "
+                 "beginning; nothing done before it is repeated."))
+        if not go_on:
+            raise RunCancelled()
+
     def _run_cleanup(self, reason: str) -> str:
         for seq, step in enumerate(self.protocol.steps):
-            if step.group != "cleanup":
+            if step.group != "cleanup" or seq in self._done:
                 continue
             try:
                 self._run_step(seq, step, cancellable=False)

@@ -98,6 +98,13 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX events_run ON events(run_id);
     """,
+    # 2: which process owns a running run, so a crashed run can be told from a live one.
+    """
+    ALTER TABLE runs ADD COLUMN owner_host TEXT NOT NULL DEFAULT '';
+    ALTER TABLE runs ADD COLUMN owner_pid INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN owner_token TEXT NOT NULL DEFAULT '';
+    CREATE INDEX runs_status ON runs(status);
+    """,
 )
 
 

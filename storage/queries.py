@@ -128,3 +128,22 @@ def _rows(db: sqlite_utils.Database, sql: str, params: list[Any]) -> list[dict[s
     cursor = db.execute(sql, params)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def running_runs(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Runs marked running, with their owner: live, or left behind by a crash."""
+    return _rows(db, "SELECT id, protocol_id, subject_id, started_at, owner_host, owner_pid, "
+                     "owner_token FROM runs WHERE status = 'running' ORDER BY started_at", [])
+
+
+def mark_interrupted(db: sqlite_utils.Database, run_id: str, reason: str) -> bool:
+    """Record that a run's engine died; returns False if someone else already did."""
+    from engine.events import utc_now
+    from storage.recorder import append_event, transaction
+
+    with transaction(db) as conn:
+        changed = conn.execute("UPDATE runs SET status = 'interrupted', status_reason = ? "
+                               "WHERE id = ? AND status = 'running'", (reason, run_id)).rowcount
+        if changed:
+            append_event(conn, run_id, utc_now(), "RunInterrupted", {"reason": reason})
+    return bool(changed)

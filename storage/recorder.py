@@ -112,9 +112,15 @@ class RunRecorder:
                          ev.audit_payload(event))
 
     def _run_started(self, conn: sqlite3.Connection, event: ev.RunStarted) -> None:
+        owner = (str(event.owner.get("host", "")), int(event.owner.get("pid", 0)),
+                 str(event.owner.get("token", "")))
         if event.resumed:
-            conn.execute("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?",
-                         (event.run_id,))
+            updated = conn.execute(
+                "UPDATE runs SET status = 'running', status_reason = '', finished_at = NULL, "
+                "owner_host = ?, owner_pid = ?, owner_token = ? WHERE id = ?",
+                (*owner, event.run_id)).rowcount
+            if updated != 1:
+                raise StorageError(f"cannot resume run {event.run_id}: not in this database")
             return
         prov = event.provenance
         conn.execute(
@@ -132,6 +138,8 @@ class RunRecorder:
                            sort_keys=True, default=_json_default),
             ),
         )
+        conn.execute("UPDATE runs SET owner_host = ?, owner_pid = ?, owner_token = ? "
+                     "WHERE id = ?", (*owner, event.run_id))
 
     def _step_completed(self, conn: sqlite3.Connection, event: ev.StepCompleted) -> None:
         cursor = conn.execute(

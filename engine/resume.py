@@ -1,0 +1,40 @@
+"""Resuming an interrupted run from its last completed step.
+
+Everything a later step needs (operator inputs, onsets, earlier measurements) is rebuilt
+from what storage committed, so a resumed run computes exactly what an uninterrupted one
+would. The step that was in progress is re-run from its start, after the operator says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.events import Measurement
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    run_id: str
+    completed: frozenset[int]  # seqs of steps already committed as done or skipped
+    values: dict[str, float] = field(default_factory=dict)  # input step id → value
+    onsets: dict[str, float] = field(default_factory=dict)  # stimulate step id → onset ms
+    measurements: tuple[Measurement, ...] = ()
+
+
+def resume_point(stored_run: dict[str, Any]) -> ResumePoint:
+    """Build the resume state from `storage.queries.get_run()` output."""
+    # failed steps are tried again; done and skipped ones are never repeated
+    completed = frozenset(int(step["seq"]) for step in stored_run["steps"]
+                          if step["status"] in ("done", "skipped"))
+    values = {step["step_id"]: float(step["result"]["value"]) for step in stored_run["steps"]
+              if step["kind"] == "input" and step["status"] == "done"
+              and "value" in step["result"]}
+    onsets = {m["step_id"]: float(m["value"]) for m in stored_run["measurements"]
+              if m["name"] == "onset_latency" and m["value"] is not None}
+    measurements = tuple(
+        Measurement(name=m["name"], value=m["value"], unit=m["unit"], site=m["site"],
+                    lower=m["lower"], upper=m["upper"], outcome=m["outcome"],
+                    reference_id=m["reference_id"], citation=m["citation"], note=m["note"])
+        for m in stored_run["measurements"])
+    return ResumePoint(stored_run["id"], completed, values, onsets, measurements)
