@@ -146,6 +146,19 @@ class StepCompleted:
 
 
 @dataclass(frozen=True)
+class GateOverridden:
+    """Audited: a contraindicated step was run on the operator's typed override."""
+
+    run_id: str
+    seq: int
+    step_id: str
+    rules: tuple[str, ...]
+    reason: str
+    source: str
+    at: str = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True)
 class Notice:
     """Something the operator should read: warnings, instrument faults."""
 
@@ -170,6 +183,7 @@ Event = (
     | PromptAnswered
     | SweepRecorded
     | StepCompleted
+    | GateOverridden
     | Notice
     | RunFinished
 )

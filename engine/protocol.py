@@ -16,7 +16,9 @@ from engine.yamlsource import Mark, SourceError, load_yaml_file, load_yaml_text
 
 SCHEMA_VERSION = 1
 STEP_GROUPS = ("setup", "main", "cleanup")
-STEP_KINDS = ("instruction", "input", "stimulate", "compute", "compare")
+STEP_KINDS = ("instruction", "safety_checklist", "input", "stimulate", "compute", "compare")
+# Steps that touch the subject; a safety checklist must come before the first of them.
+SUBJECT_CONTACT_KINDS = ("stimulate",)
 
 
 class ProtocolError(SourceError):
@@ -38,6 +40,11 @@ class Step:
 @dataclass(frozen=True)
 class InstructionStep(Step):
     pass
+
+
+@dataclass(frozen=True)
+class SafetyChecklistStep(Step):
+    """Asks the contraindication checklist (data/safety/contraindications.yaml)."""
 
 
 @dataclass(frozen=True)
@@ -207,6 +214,8 @@ def _parse_step(item: object, group: str, mark: Mark) -> Step:
     step: Step
     if kind == "instruction":
         step = InstructionStep(**common)
+    elif kind == "safety_checklist":
+        step = SafetyChecklistStep(**common)
     elif kind == "input":
         tape = r.sub("tape_measure", "tape_measure")
         tape_measure = None
@@ -291,9 +300,16 @@ def _parse_stimulate(r: FieldReader, common: dict) -> StimulateStep:
 
 
 def _check_references(steps: list[Step]) -> None:
-    """Unique ids; compute steps refer to earlier steps of the right kinds."""
+    """Unique ids; compute steps refer to earlier steps of the right kinds; the safety
+    checklist precedes every step that touches the subject."""
     seen: dict[str, Step] = {}
+    checklist_seen = False
     for step in steps:
+        checklist_seen = checklist_seen or isinstance(step, SafetyChecklistStep)
+        if step.kind in SUBJECT_CONTACT_KINDS and not checklist_seen:
+            raise ProtocolError(step.mark, f"step '{step.id}' ({step.kind}) comes before any "
+                                           "safety_checklist step; the checklist must precede "
+                                           "every stimulation or needle step")
         if step.id in seen:
             raise ProtocolError(step.mark, f"step id '{step.id}' is used twice "
                                            f"(first at line {seen[step.id].mark.line})")

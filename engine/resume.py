@@ -20,6 +20,7 @@ class ResumePoint:
     values: dict[str, float] = field(default_factory=dict)  # input step id → value
     onsets: dict[str, float] = field(default_factory=dict)  # stimulate step id → onset ms
     measurements: tuple[Measurement, ...] = ()
+    safety: dict[str, Any] = field(default_factory=dict)  # checklist answers
 
 
 def resume_point(stored_run: dict[str, Any]) -> ResumePoint:
@@ -37,4 +38,8 @@ def resume_point(stored_run: dict[str, Any]) -> ResumePoint:
                     lower=m["lower"], upper=m["upper"], outcome=m["outcome"],
                     reference_id=m["reference_id"], citation=m["citation"], note=m["note"])
         for m in stored_run["measurements"])
-    return ResumePoint(stored_run["id"], completed, values, onsets, measurements)
+    safety: dict[str, Any] = {}
+    for step in stored_run["steps"]:
+        if step["kind"] == "safety_checklist" and step["status"] == "done":
+            safety = dict(step["result"].get("answers", {}))
+    return ResumePoint(stored_run["id"], completed, values, onsets, measurements, safety)

@@ -14,6 +14,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import rustcore
@@ -26,11 +27,13 @@ from engine.protocol import (
     InputStep,
     InstructionStep,
     Protocol,
+    SafetyChecklistStep,
     Step,
     StimulateStep,
 )
 from engine.reference import ReferenceSet, flagged
 from engine.resume import ResumePoint
+from engine.safety import SafetyState, StepTarget, decide, is_override, load_safety, override_prompt
 from engine.supramaximal import SupramaximalSearch
 from instruments.bench import Bench, SweepSettings
 from instruments.errors import InstrumentError
@@ -99,6 +102,10 @@ class Run:
         self._onsets: dict[str, float] = dict(resume.onsets) if resume else {}
         self._measurements: list[ev.Measurement] = list(resume.measurements) if resume else []
         self._last_stimulus: float | None = None
+        self.safety_data = load_safety()
+        self._safety = SafetyState()
+        if resume and resume.safety:
+            self._safety = SafetyState(dict(resume.safety), str(resume.safety.get("side", "")))
 
     # ---- control (any thread) -------------------------------------------------------
     @property
@@ -207,6 +214,10 @@ class Run:
     def _run_step(self, seq: int, step: Step, *, cancellable: bool = True) -> None:
         started = ev.utc_now()
         attempt = 1
+        gated = self._safety_gate(seq, step, started)
+        if gated is not None:
+            self._emit(gated)
+            return
         while True:
             self._emit(ev.StepStarted(self.run_id, seq, step.id, step.kind, step.title,
                                       step.text, step.diagram, attempt))
@@ -235,7 +246,51 @@ class Run:
             self._emit(completed)
             return
 
+    # ---- safety -----------------------------------------------------------------------
+    def _safety_gate(self, seq: int, step: Step, started: str) -> ev.StepCompleted | None:
+        """The one place a step is checked against the checklist before it runs.
+
+        Returns the skipped step when a gate holds; None lets the step run (warnings are
+        announced, an override is audited)."""
+        target = _target(step)
+        if target is None:
+            return None
+        hits = decide(target, self._safety, self.safety_data)
+        for hit in hits:
+            if hit.action == "warn":
+                self._emit(ev.Notice(self.run_id, "warning", f"{step.title}: {hit.reason}"))
+        gates = [hit for hit in hits if hit.action == "gate"]
+        if not gates:
+            return None
+        answer = self._ask(seq, override_prompt(step.id, step.title, gates))
+        overridden, why = is_override(answer)
+        if overridden:
+            self._emit(ev.GateOverridden(self.run_id, seq, step.id,
+                                         tuple(hit.rule_id for hit in gates), why,
+                                         self.prompter.source))
+            return None
+        return ev.StepCompleted(
+            self.run_id, seq, step.id, step.kind, step.title, "skipped", started,
+            reason="contraindicated: " + "; ".join(hit.reason for hit in gates),
+            result={"gated_by": [hit.rule_id for hit in gates]})
+
+    def _checklist(self, seq: int, step: SafetyChecklistStep, started: str,
+                   cancellable: bool) -> ev.StepCompleted:
+        # The simulated bench knows the virtual subject's record; a real bench returns None
+        # and the operator answers every item.
+        known = self.bench.subject_header() or {}
+        answers: dict[str, Any] = {}
+        for item in self.safety_data.items:
+            default = _subject_default(known, item.subject_field)
+            answers[item.id] = self._ask(seq, item.prompt(default), cancellable=cancellable)
+        self._safety = SafetyState(answers, str(answers.get("side", "")))
+        return ev.StepCompleted(self.run_id, seq, step.id, step.kind, step.title, "done",
+                                started, result={"answers": answers,
+                                                 "checklist_version": self.safety_data.version})
+
     def _dispatch(self, seq: int, step: Step, started: str, cancellable: bool) -> ev.StepCompleted:
+        if isinstance(step, SafetyChecklistStep):
+            return self._checklist(seq, step, started, cancellable)
         if isinstance(step, StimulateStep):
             return self._stimulate(seq, step, started)
         if isinstance(step, InputStep):
@@ -434,6 +489,34 @@ class Run:
             "instruments": self.bench.identities(),
             "instrument_settings": self.bench.settings_snapshot(),
         }
+
+
+def _target(step: Step) -> StepTarget | None:
+    """What a step touches on the subject, or None for steps that touch nothing."""
+    if isinstance(step, StimulateStep):
+        return StepTarget(kind="stimulate", site=step.site)
+    return None
+
+
+def _subject_default(known: dict[str, Any], field_name: str) -> Any:
+    """A checklist default from the (virtual) subject's record; None asks the operator."""
+    if not field_name:
+        return None
+    history = known.get("history", {}) or {}
+    if field_name == "days_since_injury":
+        injured = history.get("recent_injury_date")
+        if not injured:
+            return 0 if known else None
+        try:
+            return max(0, (date.today() - date.fromisoformat(str(injured))).days)
+        except ValueError:
+            return None
+    value = history.get(field_name, known.get(field_name))
+    if field_name == "lymphedema_limb" and known:
+        return value or "none"
+    if field_name == "skin_infection_sites" and known:
+        return ", ".join(value or [])
+    return value
 
 
 def _operator() -> str:

@@ -71,6 +71,7 @@ class Bench:
         self.clock = clock or RealClock()
         self.sim_seed = sim_seed
         self.subject_id: str | None = None
+        self.subject_dir: Path | None = None
         self.electrodes: dict[str, str] | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._closed = False
@@ -146,6 +147,27 @@ class Bench:
         if self.subject_link is not None:
             self.subject_link.load(subject_id)
         self.subject_id = subject_id
+
+    def subject_header(self) -> dict[str, Any] | None:
+        """Sim: the virtual subject's header and history (checklist defaults); real: None."""
+        if self.subject_link is None or self.subject_id is None:
+            return None
+        from instruments.sim.subject_spec import find_subject
+
+        subject = find_subject(self.subject_id, self.subject_dir)
+        h = subject.history
+        return {
+            "id": subject.id, "age": subject.age, "height_cm": subject.height_cm,
+            "sex": subject.sex, "side": subject.side,
+            "limb_temperature_c": subject.limb_temperature_c,
+            "history": {
+                "pacemaker_or_icd": h.pacemaker_or_icd, "anticoagulation": h.anticoagulation,
+                "lymphedema_limb": h.lymphedema_limb,
+                "skin_infection_sites": list(h.skin_infection_sites),
+                "recent_injury_date": h.recent_injury_date.isoformat()
+                if h.recent_injury_date else None,
+            },
+        }
 
     def place_electrodes(self, nerve: str, stimulation_site: str, recording: str) -> None:
         if self.subject_link is not None:
@@ -244,6 +266,7 @@ def open_bench(
         _stop_process(process)
         raise
     bench._process = process
+    bench.subject_dir = Path(subject_dir) if subject_dir else None
     return bench
 
 

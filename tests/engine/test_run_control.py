@@ -58,7 +58,8 @@ def test_stop_keeps_completed_steps_and_runs_cleanup(db_path: Path) -> None:
     assert result.status == "stopped"
     run = stored(db_path, result.run_id)
     steps = [s["step_id"] for s in run["steps"]]
-    assert steps == ["skin", "electrodes", "wrist", "remove"]  # cleanup ran after the stop
+    # cleanup ran after the stop
+    assert steps == ["checklist", "skin", "electrodes", "wrist", "remove"]
     assert run["status"] == "stopped"
     assert any(t["site"] == "wrist" and t["role"] == "final" for t in run["traces"])
 
@@ -73,7 +74,7 @@ def test_abort_skips_cleanup(db_path: Path) -> None:
         session.close()
     assert result.status == "aborted"
     run = stored(db_path, result.run_id)
-    assert [s["step_id"] for s in run["steps"]] == ["skin", "electrodes"]
+    assert [s["step_id"] for s in run["steps"]] == ["checklist", "skin", "electrodes"]
 
 
 @pytest.mark.parametrize("choice", ["abort", "skip"])

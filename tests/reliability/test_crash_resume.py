@@ -98,7 +98,7 @@ def test_kill_nine_at_random_points_then_resume(tmp_path: Path) -> None:
         try:
             steps = conn.execute("SELECT seq, status FROM steps WHERE run_id = ? ORDER BY seq",
                                  (run_id,)).fetchall()
-            assert [s[0] for s in steps] == list(range(8)), steps  # each step exactly once
+            assert [s[0] for s in steps] == list(range(9)), steps  # each step exactly once
             assert all(s[1] == "done" for s in steps), steps
             finals = conn.execute("SELECT count(*) FROM traces t JOIN steps s ON s.id = "
                                   "t.step_row WHERE t.run_id = ? AND t.role = 'final'",
