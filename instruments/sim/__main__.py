@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subjects", type=Path, default=None, help="subject directory")
     parser.add_argument("--config", type=Path, default=None, help="bench TOML file")
     parser.add_argument("--profile", default="sim", help="bench profile with sim settings")
+    parser.add_argument("--time-scale", type=float, default=1.0,
+                        help="play pulse trains this many times faster than real time (tests)")
     args = parser.parse_args(argv)
 
     done = threading.Event()
@@ -47,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
             pass
         done.set()
 
-    bench = SimBench(args.seed, args.subjects, _settings(args.config, args.profile), args.port)
+    bench = SimBench(args.seed, args.subjects, _settings(args.config, args.profile), args.port,
+                     time_scale=args.time_scale)
     with bench:
         print(json.dumps(bench.resources), flush=True)
         threading.Thread(target=watch_stdin, daemon=True).start()

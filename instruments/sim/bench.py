@@ -14,6 +14,7 @@ from types import TracebackType
 
 import numpy as np
 
+from instruments.sim.faults import Fault
 from instruments.sim.generator import Generator33500Sim, PulseEvent
 from instruments.sim.patient import VirtualPatient
 from instruments.sim.scope import InfiniiVisionSim
@@ -35,22 +36,28 @@ class SimBench:
         subject_dir: Path | None = None,
         settings: SimSettings | None = None,
         port: int = 0,
+        time_scale: float = 1.0,
     ) -> None:
+        """`time_scale` > 1 plays pulse trains faster than real time (tests only)."""
         self.settings = settings or SimSettings()
         self.lock = threading.RLock()
         self.patient = VirtualPatient(self.settings, subject_dir, seed)
         self.stimulator = ConstantCurrentModel(
             self.settings.stimulator_mA_per_volt, self.settings.stimulator_ceiling_mA
         )
-        self.generator = Generator33500Sim(lock=self.lock, on_pulse=self._on_pulse)
-        self.scope = InfiniiVisionSim(source=self._scope_input, lock=self.lock)
-        self.subject_link = SubjectLinkSim(self.patient, lock=self.lock)
-        self._last_stimulus = Stimulus(0.0, 0.0, 0.0)
+        self.generator = Generator33500Sim(lock=self.lock, on_pulse=self._on_pulse,
+                                           time_scale=time_scale)
+        self.scope = InfiniiVisionSim(source=self._scope_input, lock=self.lock,
+                                      free_source=self._free_input)
         self.instruments: dict[str, ScpiInstrument] = {
             "generator": self.generator,
             "scope": self.scope,
-            "subject": self.subject_link,
         }
+        self.subject_link = SubjectLinkSim(self.patient, lock=self.lock,
+                                           instruments=self.instruments)
+        self.instruments["subject"] = self.subject_link
+        self._last_stimulus = Stimulus(0.0, 0.0, 0.0)
+        self._last_event: PulseEvent | None = None
         self._servers = {
             role: ScpiServer(inst, port + i if port else 0)
             for i, (role, inst) in enumerate(self.instruments.items())
@@ -62,16 +69,27 @@ class SimBench:
         if event.channel != 1:
             return  # channel 2 is not connected
         self._last_stimulus = self.stimulator.respond(event)
+        self._last_event = event
         if event.sync:
-            self.scope.external_edge(event.width_s)
+            self.scope.external_edge(event.width_s, event.time_s)
 
     def _scope_input(self, channel: int, t: np.ndarray) -> np.ndarray:
         if channel != 1:
             return np.zeros_like(t)  # nothing plugged in
-        stim = self._last_stimulus
-        volts = self.patient.electrode_volts(t, stim.current_mA, stim.pulse_width_ms)
+        stim, event = self._last_stimulus, self._last_event
+        pulse = self.patient.pulse_context(event.burst_index, event.period_s) if event else None
+        volts = self.patient.electrode_volts(t, stim.current_mA, stim.pulse_width_ms, pulse)
         return volts * self.settings.amplifier_gain
 
+    def _free_input(self, channel: int, t: np.ndarray) -> np.ndarray:
+        if channel != 1:
+            return np.zeros_like(t)
+        return self.patient.needle_volts(t) * self.settings.amplifier_gain
+
+    def inject_fault(self, role: str, kind: str, count: int = 1, value: float = 0.0,
+                     match: str = "") -> None:
+        """Test helper: make the instrument in `role` misbehave (see faults.py)."""
+        self.instruments[role].faults.inject(Fault(kind, count, value, match))
     # --- lifecycle ----------------------------------------------------------------
     def start(self) -> SimBench:
         for server in self._servers.values():

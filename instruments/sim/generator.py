@@ -43,6 +43,8 @@ class PulseEvent:
     output_on: bool
     sync: bool
     time_s: float
+    burst_index: int = 0  # position of this pulse within a triggered burst
+    period_s: float | None = None  # pulse period when the burst has more than one pulse
 
 
 @dataclass
@@ -62,6 +64,7 @@ class ChannelState:
     trigger_timer_s: float = 1e-3
     trigger_delay_s: float = 0.0
     generation: int = 0
+    burst_started_s: float = 0.0
 
     def load_factor(self) -> float:
         """Displayed volts per open-circuit volt for the load setting."""
@@ -79,12 +82,13 @@ class Generator33500Sim(ScpiInstrument):
         self,
         lock: threading.RLock | None = None,
         on_pulse: Callable[[PulseEvent], None] | None = None,
+        time_scale: float = 1.0,
     ) -> None:
         self.on_pulse = on_pulse or (lambda event: None)
         self.sync = True
         self.ch: dict[int, ChannelState] = {}
         super().__init__(lock)
-        self._scheduler = PulseScheduler(self._scheduled)
+        self._scheduler = PulseScheduler(self._scheduled, time_scale)
 
     def close(self) -> None:
         self._scheduler.stop()
@@ -122,9 +126,12 @@ class Generator33500Sim(ScpiInstrument):
             max(period, MIN_SCHEDULE_PERIOD_S), self._channel_no(state), state.generation, TAG_FREE
         )
 
-    def _emit(self, state: ChannelState) -> None:
+    def _emit(self, state: ChannelState, index: int = 0) -> None:
         if state.function != "PULS":
             return
+        train = state.burst and state.burst_cycles > 1
+        if index == 0:
+            state.burst_started_s = time.monotonic()
         self.on_pulse(
             PulseEvent(
                 channel=self._channel_no(state),
@@ -133,7 +140,10 @@ class Generator33500Sim(ScpiInstrument):
                 width_s=state.width_s,
                 output_on=state.output,
                 sync=self.sync,
-                time_s=time.monotonic(),
+                time_s=state.burst_started_s + index * state.period_s if train
+                else time.monotonic(),
+                burst_index=index,
+                period_s=state.period_s if train else None,
             )
         )
 
@@ -156,7 +166,7 @@ class Generator33500Sim(ScpiInstrument):
                     self._emit(state)
                 self._restart(state)
                 return
-            self._emit(state)  # pulse number `tag` (0-based) of a triggered burst
+            self._emit(state, tag)  # pulse number `tag` (0-based) of a triggered burst
             if tag + 1 < state.burst_cycles:
                 self._scheduler.schedule(state.period_s, channel, generation, tag + 1)
 

@@ -37,6 +37,8 @@ def stable_seed(*parts: str) -> int:
 class MotorResponseModel:
     """The motor units behind one nerve/muscle pair of one subject."""
 
+    kind = "motor"
+
     def __init__(self, subject: Subject, nerve: Nerve, rec: MotorRecording) -> None:
         self.nerve = nerve
         self.rec = rec
@@ -73,14 +75,14 @@ class MotorResponseModel:
             conducting.append(conducting[-1] & ~blocked)
         return arrivals, conducting
 
-    def _sum(self, t: np.ndarray, site: int, units: np.ndarray) -> np.ndarray:
+    def sum_units(self, t: np.ndarray, site: int, units: np.ndarray) -> np.ndarray:
         arr = self.arrival_s[site][units]
         x = (t[:, None] - arr[None, :]) / self.width_s[units][None, :]
         return self.scale * (muap_shape(x) @ self.weight[units])
 
     def _normalising_scale(self) -> float:
         t = np.arange(0.0, 0.08, 5e-6)
-        trace = self._sum(t, 0, np.ones(self.rec.motor_units, dtype=bool))
+        trace = self.sum_units(t, 0, np.ones(self.rec.motor_units, dtype=bool))
         return self.rec.cmap_amplitude_mV * 1e-3 / -float(trace.min())
 
     def effective_current(self, current_mA: float, pulse_width_ms: float) -> float:
@@ -89,12 +91,15 @@ class MotorResponseModel:
         ref = self.nerve.reference_pulse_width_ms
         return current_mA * (1.0 + c / ref) / (1.0 + c / max(pulse_width_ms, 1e-6))
 
+    def recruited_fraction(self, site: int, current_mA: float, pulse_width_ms: float) -> float:
+        return self.rec.sites[site].recruitment.fraction(
+            self.effective_current(current_mA, pulse_width_ms)
+        )
+
     def recruited(
         self, site: int, current_mA: float, pulse_width_ms: float, rng: np.random.Generator
     ) -> np.ndarray:
-        fraction = self.rec.sites[site].recruitment.fraction(
-            self.effective_current(current_mA, pulse_width_ms)
-        )
+        fraction = self.recruited_fraction(site, current_mA, pulse_width_ms)
         jitter = rng.normal(0.0, 0.005, self.rec.motor_units)  # trial-to-trial excitability
         return (self.quantile + jitter < fraction) & self.conducting[site]
 
@@ -105,9 +110,13 @@ class MotorResponseModel:
         current_mA: float,
         pulse_width_ms: float,
         rng: np.random.Generator,
+        factor: float = 1.0,
     ) -> np.ndarray:
-        """Volts at the recording electrodes at times `t` (s after the stimulus)."""
+        """Volts at the recording electrodes at times `t` (s after the stimulus).
+
+        `factor` scales the whole response (neuromuscular transmission, see nmj.py).
+        """
         units = self.recruited(site, current_mA, pulse_width_ms, rng)
         if not units.any():
             return np.zeros_like(t)
-        return self._sum(t, site, units)
+        return factor * self.sum_units(t, site, units)

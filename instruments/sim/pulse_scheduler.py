@@ -17,9 +17,14 @@ MIN_SCHEDULE_PERIOD_S = 0.0005
 
 
 class PulseScheduler:
-    def __init__(self, fire: Callable[[int, int, int], None]) -> None:
-        """`fire(channel, generation, tag)` is called from the scheduler thread."""
+    def __init__(self, fire: Callable[[int, int, int], None], time_scale: float = 1.0) -> None:
+        """`fire(channel, generation, tag)` is called from the scheduler thread.
+
+        `time_scale` > 1 runs trains faster than real time (tests); pulse events still
+        carry the programmed period, so the physiology sees the real rate.
+        """
         self._fire = fire
+        self._time_scale = time_scale
         self._heap: list[tuple[float, int, int, int, int]] = []
         self._seq = itertools.count()
         self._cond = threading.Condition()
@@ -28,7 +33,7 @@ class PulseScheduler:
         self._thread.start()
 
     def schedule(self, delay_s: float, channel: int, generation: int, tag: int) -> None:
-        when = time.monotonic() + max(delay_s, 0.0)
+        when = time.monotonic() + max(delay_s, 0.0) / self._time_scale
         with self._cond:
             heapq.heappush(self._heap, (when, next(self._seq), channel, generation, tag))
             self._cond.notify()

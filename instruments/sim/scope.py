@@ -4,6 +4,13 @@ Timebase, channel scale/offset, edge trigger, single acquisition, the trigger
 event register and waveform transfer with the 10-field preamble, as documented in
 the InfiniiVision 3000T X-Series Programmer's Guide. The screen is 10 horizontal by
 8 vertical divisions; samples beyond the vertical range clip at the ADC limits.
+
+Segmented memory (:ACQuire:MODE SEGMented, :ACQuire:SEGMented:COUNt) stores one
+segment per trigger until the count is reached, then stops (the trigger event
+register is set once, when the last segment is in); :ACQuire:SEGMented:INDex picks
+the segment that :WAVeform:PREamble?/:DATA? and :WAVeform:SEGMented:TTAG? report.
+With :TRIGger:SWEep AUTO and no stimulus trigger, :DIGitize captures at
+once from the free-running input (needle EMG).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ ADC_BITS = {"NORM": 8, "PEAK": 8, "AVER": 14, "HRES": 12}
 FORMAT_CODES = {"BYTE": 0, "WORD": 1, "ASC": 4}
 TYPE_CODES = {"NORM": 0, "PEAK": 1, "AVER": 2, "HRES": 3}
 MAX_POINTS = {"NORM": 62_500, "MAX": 4_000_000, "RAW": 4_000_000}
+MAX_SEGMENTS = 1000
 EXT_SYNC_HIGH_V = 3.3  # generator sync output into the scope's external input
 
 # Signal source: channel number, times (s after the stimulus) -> volts at the input.
@@ -80,18 +88,24 @@ class ScopeState:
     wav_unsigned: bool = True
     wav_points: int = 1000
     wav_points_mode: str = "NORM"
+    acq_mode: str = "RTIM"
+    seg_count: int = 2
+    seg_index: int = 1
     armed: bool = False
     running: bool = True
     ter: bool = False
     captures: dict[int, Capture] = field(default_factory=dict)
+    segments: list[tuple[float, dict[int, Capture]]] = field(default_factory=list)
 
 
 class InfiniiVisionSim(ScpiInstrument):
     idn = ("KEYSIGHT TECHNOLOGIES", "DSO-X 3024T", "MY00000002", "07.50.2021102830")
     role = "scope"
 
-    def __init__(self, source: Source | None = None, lock: threading.RLock | None = None) -> None:
+    def __init__(self, source: Source | None = None, lock: threading.RLock | None = None,
+                 free_source: Source | None = None) -> None:
         self.source: Source = source or (lambda ch, t: np.zeros_like(t))
+        self.free_source: Source = free_source or (lambda ch, t: np.zeros_like(t))
         self.s = ScopeState()
         super().__init__(lock)
 
@@ -99,7 +113,7 @@ class InfiniiVisionSim(ScpiInstrument):
         self.s = ScopeState()
 
     # --- trigger path -----------------------------------------------------
-    def external_edge(self, pulse_width_s: float) -> None:
+    def external_edge(self, pulse_width_s: float, time_s: float = 0.0) -> None:
         """The generator's sync output rose (t=0) and fell (t=width) at EXT."""
         s = self.s
         if not s.armed or s.trig_source != "EXT":
@@ -107,27 +121,45 @@ class InfiniiVisionSim(ScpiInstrument):
         if not 0.0 < s.trig_level < EXT_SYNC_HIGH_V:
             return
         stimulus_at = -pulse_width_s if s.trig_slope == "NEG" else 0.0
-        self._acquire(stimulus_at)
+        self._acquire(stimulus_at, self.source, time_s)
 
-    def _acquire(self, stimulus_at: float) -> None:
+    def _acquire(self, stimulus_at: float, source: Source, time_s: float = 0.0) -> None:
         s = self.s
         points = min(s.wav_points, MAX_POINTS[s.wav_points_mode])
         x_inc = H_DIVS * s.t_scale / points
         x_origin = s.t_position - REFERENCE_DIVS[s.t_reference] * s.t_scale
         t = x_origin + np.arange(points) * x_inc
-        s.captures = {}
+        captures = {}
         for n, ch in s.channels.items():
             if ch.display:
-                volts = self.source(n, t - stimulus_at)
-                s.captures[n] = Capture(volts, x_inc, x_origin, ch.scale, ch.offset,
-                                        ADC_BITS[s.acq_type])
+                volts = source(n, t - stimulus_at)
+                captures[n] = Capture(volts, x_inc, x_origin, ch.scale, ch.offset,
+                                      ADC_BITS[s.acq_type])
+        if s.acq_mode == "SEGM":
+            s.segments.append((time_s, captures))
+            s.captures = captures
+            if len(s.segments) < s.seg_count:
+                return  # stay armed for the next segment
+        else:
+            s.captures = captures
         s.armed = False
         s.running = False
         s.ter = True
 
+    def _free_capture(self) -> None:
+        """Auto sweep, nothing to wait for: capture the free-running input now."""
+        self.s.armed = True
+        self.s.segments = []
+        self._acquire(0.0, self.free_source)
+
     # --- waveform transfer --------------------------------------------------
     def _capture(self) -> Capture:
-        cap = self.s.captures.get(self.s.wav_source)
+        captures = self.s.captures
+        if self.s.acq_mode == "SEGM" and self.s.segments:
+            if self.s.seg_index > len(self.s.segments):
+                raise ScpiError(-222, f"segment {self.s.seg_index} not acquired")
+            captures = self.s.segments[self.s.seg_index - 1][1]
+        cap = captures.get(self.s.wav_source)
         if cap is None:
             raise ScpiError(-222, "no data for the waveform source")
         return cap
@@ -206,6 +238,26 @@ class InfiniiVisionSim(ScpiInstrument):
         self.s.armed = True
         self.s.running = True
         self.s.captures = {}
+        self.s.segments = []
+
+    def _digitize(self, p: list[str], s: list[int]) -> None:
+        if len(p) > 1:
+            raise ScpiError(-108)
+        if p:
+            self._set_wav_source(p, s)
+        if self.s.trig_sweep == "AUTO" and self.s.trig_source != "EXT":
+            self._free_capture()
+        else:
+            self._single([], s)
+
+    def _ttag(self, p: list[str], s: list[int]) -> str:
+        segs = self.s.segments
+        if not segs or self.s.seg_index > len(segs):
+            raise ScpiError(-222, "no such segment")
+        return nr3(segs[self.s.seg_index - 1][0] - segs[0][0])
+
+    def _set_seg_count(self, p: list[str], s: list[int]) -> None:
+        self.s.seg_count = integer(one(p), minimum=2, maximum=MAX_SEGMENTS, default=2)
 
     def _stop(self, p: list[str], s: list[int]) -> None:
         self.s.armed = False
@@ -271,6 +323,18 @@ class InfiniiVisionSim(ScpiInstrument):
                         v, ("NORMal", "AVERage", "HRESolution", "PEAK"))),
                     lambda p, s: st.s.acq_type),
             Command(":SINGle", self._single),
+            Command(":DIGitize", self._digitize),
+            Command(":ACQuire:MODE",
+                    self._attr("acq_mode", lambda v: choice(v, ("RTIMe", "ETIMe", "SEGMented"))),
+                    lambda p, s: st.s.acq_mode),
+            Command(":ACQuire:SEGMented:COUNt", self._set_seg_count,
+                    lambda p, s: f"{st.s.seg_count:+d}"),
+            Command(":ACQuire:SEGMented:INDex",
+                    self._attr("seg_index", lambda v: integer(v, minimum=1,
+                                                               maximum=MAX_SEGMENTS, default=1)),
+                    lambda p, s: f"{st.s.seg_index:+d}"),
+            Command(":WAVeform:SEGMented:COUNt", query=lambda p, s: f"{len(st.s.segments):+d}"),
+            Command(":WAVeform:SEGMented:TTAG", query=self._ttag),
             Command(":RUN", lambda p, s: setattr(st.s, "running", True)),
             Command(":STOP", self._stop),
             Command(":TER", query=self._ter),

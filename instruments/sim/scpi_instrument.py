@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from instruments.sim.faults import FaultPlan
 from instruments.sim.scpi_syntax import (
     Node,
     ScpiError,
@@ -56,6 +57,7 @@ class ScpiInstrument:
         self.ese = 0
         self.sre = 0
         self.received: list[str] = []
+        self.faults = FaultPlan()
         self._table = [*self.commands(), *self._system_commands()]
         self.reset()
 
@@ -65,6 +67,13 @@ class ScpiInstrument:
 
     def reset(self) -> None:
         """*RST: factory settings."""
+
+    def power_cycle(self) -> None:
+        """Restart: factory settings, empty error queue, power-on status."""
+        with self.lock:
+            self.reset()
+            self.errors.clear()
+            self.esr = ESR_POWER_ON
 
     def bus_trigger(self) -> None:
         """*TRG."""

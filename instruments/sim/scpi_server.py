@@ -10,7 +10,9 @@ import contextlib
 import socket
 import socketserver
 import threading
+import time
 
+from instruments.sim.faults import GARBAGE, WRONG_IDN
 from instruments.sim.scpi_instrument import ScpiInstrument
 
 
@@ -34,11 +36,49 @@ class _Handler(socketserver.BaseRequestHandler):
                 while b"\n" in buffer:
                     raw, buffer = buffer.split(b"\n", 1)
                     line = raw.decode("latin-1").rstrip("\r")
-                    reply = self.server.instrument.handle_message(line)
-                    if reply is not None:
-                        sock.sendall(reply + b"\n")
+                    if not self._serve(sock, line):
+                        return
         finally:
             self.server.track(sock, add=False)
+
+    def _serve(self, sock: socket.socket, line: str) -> bool:
+        """Execute one message and send its reply, applying any injected fault.
+
+        False when the connection has been closed.
+        """
+        inst = self.server.instrument
+        fault = inst.faults.take(line, "before")
+        if fault is not None and fault.kind == "error":
+            with inst.lock:
+                inst.received.append(line)
+                inst.push_error(int(fault.value or -200), "injected fault")
+            return True
+        if fault is not None:  # restart
+            inst.power_cycle()
+            self.server.drop_clients()
+            return False
+        reply = inst.handle_message(line)
+        if reply is None:
+            return True
+        fault = inst.faults.take(line, "reply", reply)
+        kind = fault.kind if fault else ""
+        if kind == "timeout":
+            return True
+        if kind == "slow":
+            assert fault is not None
+            time.sleep(fault.value / 1000.0)
+        elif kind == "garbage":
+            reply = GARBAGE
+        elif kind == "idn":
+            reply = WRONG_IDN
+        elif kind in ("drop", "truncate"):
+            sock.sendall(reply[: max(len(reply) // 2, 12)])
+            if kind == "drop":
+                self.server.drop_clients()
+                return False
+            return True
+        sock.sendall(reply + b"\n")
+        return True
 
 
 class _Server(socketserver.ThreadingTCPServer):

@@ -1,26 +1,32 @@
 """Simulated subject-link instrument: the operator's hands on the virtual patient.
 
-Loading a subject, placing the stimulating and recording electrodes and reading a
-tape measure are SCPI commands here so the whole bench, patient included, is
-driven over the same loopback sockets as the real instruments.
+Loading a subject, placing the stimulating and recording electrodes or the needle,
+asking for effort or exercise and reading a tape measure are SCPI commands here so
+the whole bench, patient included, is driven over the same loopback sockets as the
+real instruments. `FAULt:INJect` reaches the fault plan of any simulated instrument
+(see faults.py), so a separate process can be faulted too.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 
+from instruments.sim.faults import KINDS, Fault
 from instruments.sim.patient import Placement, VirtualPatient
 from instruments.sim.scpi_instrument import Command, ScpiInstrument
-from instruments.sim.scpi_syntax import ScpiError, integer, one, quoted, string
+from instruments.sim.scpi_syntax import ScpiError, block, integer, number, one, quoted, string
 
 
 class SubjectLinkSim(ScpiInstrument):
     idn = ("edxbench", "SUBJECT-LINK", "SIM0001", "0.1")
     role = "subject"
 
-    def __init__(self, patient: VirtualPatient, lock: threading.RLock | None = None) -> None:
+    def __init__(self, patient: VirtualPatient, lock: threading.RLock | None = None,
+                 instruments: dict[str, ScpiInstrument] | None = None) -> None:
         self.patient = patient
+        self.instruments = instruments if instruments is not None else {}
         super().__init__(lock)
 
     def reset(self) -> None:
@@ -86,6 +92,55 @@ class SubjectLinkSim(ScpiInstrument):
                 return f"{rec.distance_mm(a, b):+.6E}"
         raise ScpiError(-224, f"no sites {a},{b} on {nerve}")
 
+    def _needle(self, p: list[str], s: list[int]) -> None:
+        self._require_subject()
+        if not 1 <= len(p) <= 2:
+            raise ScpiError(-109 if not p else -108)
+        muscle = string(p[0])
+        side = string(p[1]) if len(p) == 2 else None
+        if side not in (None, "", "left", "right"):
+            raise ScpiError(-224, f"side {side}")
+        try:
+            self.patient.place_needle(muscle, side or None)
+        except KeyError:
+            raise ScpiError(-224, f"no muscle {muscle}") from None
+
+    def _needle_query(self, p: list[str], s: list[int]) -> str:
+        n = self.patient.needle
+        return f"{quoted(n.muscle)},{quoted(n.side)}" if n else '"",""'
+
+    def _effort(self, p: list[str], s: list[int]) -> None:
+        self.patient.effort = number(one(p), minimum=0.0, maximum=1.0, default=0.0)
+
+    def _exercise(self, p: list[str], s: list[int]) -> None:
+        self._require_subject()
+        self.patient.exercised(number(one(p), unit="S", minimum=0.0, maximum=600.0))
+
+    def _clock(self, p: list[str], s: list[int]) -> None:
+        self.patient.clock_s = number(one(p), unit="S", minimum=-1e12, maximum=1e12)
+
+    def _header(self, p: list[str], s: list[int]) -> bytes:
+        self._require_subject()
+        assert self.patient.subject is not None
+        return block(json.dumps(self.patient.subject.header()).encode())
+
+    def _inject(self, p: list[str], s: list[int]) -> None:
+        if not 2 <= len(p) <= 5:
+            raise ScpiError(-109 if len(p) < 2 else -108)
+        role, kind = string(p[0]), string(p[1]).lower()
+        if role not in self.instruments:
+            raise ScpiError(-224, f"no instrument {role}")
+        if kind not in KINDS:
+            raise ScpiError(-224, f"fault {kind}")
+        count = integer(p[2], minimum=0, maximum=1_000_000) if len(p) > 2 else 1
+        value = number(p[3], minimum=-1000, maximum=600_000) if len(p) > 3 else 0.0
+        match = string(p[4]) if len(p) > 4 else ""
+        self.instruments[role].faults.inject(Fault(kind, count, value, match))
+
+    def _clear_faults(self, p: list[str], s: list[int]) -> None:
+        for inst in self.instruments.values():
+            inst.faults.clear()
+
     def _seed(self, p: list[str], s: list[int]) -> None:
         self.patient.reseed(integer(one(p), minimum=0, maximum=2**63 - 1))
 
@@ -106,5 +161,12 @@ class SubjectLinkSim(ScpiInstrument):
             Command("ELECtrode:RECording", self._place("recording"),
                     self._placement("recording")),
             Command("SYSTem:SEED", self._seed, lambda p, s: f"{self.patient.seed:+d}"),
+            Command("SUBJect:HEADer", query=self._header),
+            Command("NEEDle[:PLACe]", self._needle, self._needle_query),
+            Command("PATient:EFFort", self._effort, lambda p, s: f"{self.patient.effort:.6g}"),
+            Command("PATient:EXERcise", self._exercise),
+            Command("PATient:CLOCk", self._clock, lambda p, s: f"{self.patient.clock_s:.9g}"),
+            Command("FAULt:INJect", self._inject),
+            Command("FAULt:CLEar", self._clear_faults),
         ]
 

@@ -1,37 +1,52 @@
 """Virtual subject files (`data/subjects/*.yaml`): loading and validation.
 
 The format is documented in `data/subjects/README.md`. Errors name the file and the
-dotted field so whoever edits a subject sees exactly what to fix.
+dotted field so whoever edits a subject sees exactly what to fix. A file may start
+from another subject (`base:`) and apply lesion presets (`presets:`); see
+`presets.py`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from instruments.sim.muscle_spec import Muscle, muscle
+from instruments.sim.presets import load_yaml, resolve
+from instruments.sim.response_spec import (
+    FWave,
+    HReflex,
+    Recruitment,
+    Rns,
+    f_wave,
+    h_reflex,
+    recruitment,
+    rns,
+)
+from instruments.sim.spec_reader import Reader, SubjectFormatError
+
+__all__ = [
+    "FWave",
+    "HReflex",
+    "History",
+    "MotorRecording",
+    "Muscle",
+    "Nerve",
+    "Recruitment",
+    "Rns",
+    "Segment",
+    "SensoryRecording",
+    "Site",
+    "Subject",
+    "SubjectFormatError",
+    "available_subjects",
+    "find_subject",
+    "load_subject",
+]
 
 DEFAULT_SUBJECT_DIR = Path(__file__).resolve().parents[2] / "data" / "subjects"
-
-
-class SubjectFormatError(ValueError):
-    """A subject file is malformed; the message names file and field."""
-
-
-@dataclass(frozen=True)
-class Recruitment:
-    """Logistic current → fraction of the maximal response at the reference pulse width."""
-
-    threshold_mA: float  # current that recruits 1 % of the motor units
-    slope_per_mA: float
-
-    def fraction(self, current_mA: float) -> float:
-        midpoint = self.threshold_mA + math.log(99.0) / self.slope_per_mA
-        x = -self.slope_per_mA * (current_mA - midpoint)
-        return 0.0 if x > 700 else 1.0 / (1.0 + math.exp(x))
 
 
 @dataclass(frozen=True)
@@ -40,7 +55,7 @@ class Segment:
 
     velocity_m_s: float  # fastest fibres: what onset-to-onset velocity measures
     velocity_spread_m_s: float  # half-normal SD of the slower fibres below it
-    block_fraction: float  # share of motor axons that do not conduct through it
+    block_fraction: float  # share of axons that do not conduct through it
 
 
 @dataclass(frozen=True)
@@ -51,15 +66,10 @@ class Site:
     segment: Segment | None  # None for the distal site
 
 
-@dataclass(frozen=True)
-class MotorRecording:
+class _Sites:
+    """Site lookup and tape-measure distances shared by motor and sensory recordings."""
+
     muscle: str
-    cmap_amplitude_mV: float
-    distal_latency_ms: float
-    terminal_latency_ms: float
-    distal_velocity_spread_pct: float
-    motor_units: int
-    muap_negative_phase_ms: float
     sites: tuple[Site, ...]
 
     def site_index(self, name: str) -> int:
@@ -69,7 +79,7 @@ class MotorRecording:
         raise KeyError(name)
 
     def distance_mm(self, a: str, b: str) -> float:
-        """Tape-measure distance along the limb between two sites (or a site and the muscle)."""
+        """Tape-measure distance along the limb between two sites (or a site and the recording)."""
 
         def position(name: str) -> float:
             if name.lower() == self.muscle.lower():
@@ -81,11 +91,44 @@ class MotorRecording:
 
 
 @dataclass(frozen=True)
+class MotorRecording(_Sites):
+    muscle: str
+    cmap_amplitude_mV: float
+    distal_latency_ms: float
+    terminal_latency_ms: float
+    distal_velocity_spread_pct: float
+    motor_units: int
+    muap_negative_phase_ms: float
+    sites: tuple[Site, ...]
+    f_wave: FWave | None = None
+    h_reflex: HReflex | None = None
+    rns: Rns = field(default_factory=Rns)
+    kind: str = "motor"
+
+
+@dataclass(frozen=True)
+class SensoryRecording(_Sites):
+    """Antidromic (or palmar mixed) recording; `muscle` names the recording place (D2…)."""
+
+    muscle: str
+    snap_amplitude_uV: float  # baseline to negative peak, distal site, supramaximal
+    onset_latency_ms: float  # distal site: onset velocity = distance / onset latency
+    peak_latency_ms: float  # distal site, negative peak
+    velocity_spread_pct: float  # relative speed spread of the slower fibres
+    fibres: int
+    sites: tuple[Site, ...]
+    kind: str = "sensory"
+
+
+Recording = MotorRecording | SensoryRecording
+
+
+@dataclass(frozen=True)
 class Nerve:
     name: str
     chronaxie_ms: float
     reference_pulse_width_ms: float
-    recordings: dict[str, MotorRecording]
+    recordings: dict[str, Recording]
 
 
 @dataclass(frozen=True)
@@ -109,64 +152,44 @@ class Subject:
     history: History
     nerves: dict[str, Nerve]
     path: Path
+    muscles: dict[str, Muscle] | None = None
+    presets: tuple[str, ...] = ()
 
-    def recording(self, nerve: str, muscle: str) -> MotorRecording:
+    def recording(self, nerve: str, place: str) -> Recording:
         n = self.nerves[nerve.lower()]
         for name, rec in n.recordings.items():
-            if name.lower() == muscle.lower():
+            if name.lower() == place.lower():
                 return rec
-        raise KeyError(muscle)
+        raise KeyError(place)
+
+    def muscle(self, name: str) -> Muscle:
+        for key, m in (self.muscles or {}).items():
+            if key.lower() == name.lower():
+                return m
+        raise KeyError(name)
+
+    def header(self) -> dict[str, Any]:
+        """Demographics and history as plain JSON-able data (the safety checklist defaults)."""
+        h = self.history
+        return {
+            "id": self.id, "description": self.description, "age": self.age,
+            "height_cm": self.height_cm, "sex": self.sex, "side": self.side,
+            "limb_temperature_c": self.limb_temperature_c,
+            "history": {
+                "pacemaker_or_icd": h.pacemaker_or_icd,
+                "anticoagulation": h.anticoagulation,
+                "lymphedema_limb": h.lymphedema_limb,
+                "skin_infection_sites": list(h.skin_infection_sites),
+                "recent_injury_date": h.recent_injury_date.isoformat()
+                if h.recent_injury_date else None,
+            },
+            "presets": list(self.presets),
+            "non_compressible_muscles": sorted(
+                m.name for m in (self.muscles or {}).values() if m.non_compressible),
+        }
 
 
-class _Reader:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def fail(self, where: str, message: str) -> SubjectFormatError:
-        return SubjectFormatError(f"{self.path}: {where}: {message}")
-
-    def mapping(self, data: Any, where: str) -> dict[str, Any]:
-        if not isinstance(data, dict):
-            raise self.fail(where, "must be a mapping")
-        return data
-
-    def get(self, data: dict[str, Any], key: str, where: str) -> Any:
-        if key not in data:
-            raise self.fail(f"{where}.{key}".lstrip("."), "missing")
-        return data[key]
-
-    def number(
-        self, data: dict[str, Any], key: str, where: str, *, minimum: float = 0.0,
-        maximum: float = math.inf, default: float | None = None, strict: bool = True,
-    ) -> float:
-        field = f"{where}.{key}".lstrip(".")
-        value = data.get(key, default) if default is not None else self.get(data, key, where)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(field, f"must be a number, got {value!r}")
-        low_ok = value > minimum if strict else value >= minimum
-        if not low_ok or value > maximum:
-            bound = ">" if strict else ">="
-            raise self.fail(field, f"must be {bound} {minimum} and <= {maximum}, got {value}")
-        return float(value)
-
-    def text(self, data: dict[str, Any], key: str, where: str) -> str:
-        value = self.get(data, key, where)
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(f"{where}.{key}".lstrip("."), "must be a non-empty string")
-        return value
-
-    def flag(self, data: dict[str, Any], key: str, where: str) -> bool:
-        value = self.get(data, key, where)
-        if not isinstance(value, bool):
-            raise self.fail(f"{where}.{key}", "must be true or false")
-        return value
-
-
-def _recording(r: _Reader, muscle: str, data: Any, where: str) -> MotorRecording:
-    d = r.mapping(data, where)
-    kind = d.get("kind", "motor")
-    if kind != "motor":
-        raise r.fail(f"{where}.kind", f"only 'motor' is supported so far, got {kind!r}")
+def _sites(r: Reader, d: dict[str, Any], where: str, distal_field: str) -> tuple[Site, ...]:
     raw_sites = r.get(d, "sites", where)
     if not isinstance(raw_sites, list) or not raw_sites:
         raise r.fail(f"{where}.sites", "must be a non-empty list, distal site first")
@@ -174,11 +197,6 @@ def _recording(r: _Reader, muscle: str, data: Any, where: str) -> MotorRecording
     for i, raw in enumerate(raw_sites):
         sw = f"{where}.sites[{i}]"
         s = r.mapping(raw, sw)
-        rec = r.mapping(r.get(s, "recruitment", sw), f"{sw}.recruitment")
-        recruitment = Recruitment(
-            r.number(rec, "threshold_mA", f"{sw}.recruitment", maximum=100),
-            r.number(rec, "slope_per_mA", f"{sw}.recruitment", maximum=100),
-        )
         segment = None
         if i > 0:
             seg = r.mapping(r.get(s, "segment", sw), f"{sw}.segment")
@@ -190,18 +208,24 @@ def _recording(r: _Reader, muscle: str, data: Any, where: str) -> MotorRecording
             )
         elif "segment" in s:
             raise r.fail(f"{sw}.segment", "the distal site has no segment (its latency is "
-                         "distal_latency_ms)")
-        sites.append(Site(r.text(s, "name", sw), r.number(s, "distance_mm", sw, maximum=2000),
-                          recruitment, segment))
+                         f"{distal_field})")
+        sites.append(Site(
+            r.text(s, "name", sw), r.number(s, "distance_mm", sw, maximum=2000),
+            recruitment(r, r.get(s, "recruitment", sw), f"{sw}.recruitment"), segment))
     names = [s.name.lower() for s in sites]
     if len(set(names)) != len(names):
         raise r.fail(f"{where}.sites", "site names must be unique")
+    return tuple(sites)
+
+
+def _motor(r: Reader, muscle_name: str, d: dict[str, Any], where: str) -> MotorRecording:
+    sites = _sites(r, d, where, "distal_latency_ms")
     latency = r.number(d, "distal_latency_ms", where, maximum=30)
     terminal = r.number(d, "terminal_latency_ms", where, maximum=latency, default=1.0)
     if terminal >= latency:
         raise r.fail(f"{where}.terminal_latency_ms", "must be less than distal_latency_ms")
     return MotorRecording(
-        muscle=muscle,
+        muscle=muscle_name,
         cmap_amplitude_mV=r.number(d, "cmap_amplitude_mV", where, maximum=50),
         distal_latency_ms=latency,
         terminal_latency_ms=terminal,
@@ -212,17 +236,44 @@ def _recording(r: _Reader, muscle: str, data: Any, where: str) -> MotorRecording
         muap_negative_phase_ms=r.number(
             d, "muap_negative_phase_ms", where, maximum=30, default=4.0
         ),
-        sites=tuple(sites),
+        sites=sites,
+        f_wave=f_wave(r, d["f_wave"], f"{where}.f_wave") if d.get("f_wave") else None,
+        h_reflex=h_reflex(r, d["h_reflex"], f"{where}.h_reflex") if d.get("h_reflex") else None,
+        rns=rns(r, d["rns"], f"{where}.rns") if d.get("rns") else Rns(),
     )
 
 
+def _sensory(r: Reader, place: str, d: dict[str, Any], where: str) -> SensoryRecording:
+    sites = _sites(r, d, where, "onset_latency_ms")
+    onset = r.number(d, "onset_latency_ms", where, maximum=20)
+    peak = r.number(d, "peak_latency_ms", where, maximum=25)
+    if not onset + 0.2 <= peak <= onset + 2.5:
+        raise r.fail(f"{where}.peak_latency_ms", "must lie 0.2–2.5 ms after onset_latency_ms")
+    return SensoryRecording(
+        muscle=place,
+        snap_amplitude_uV=r.number(d, "snap_amplitude_uV", where, maximum=500),
+        onset_latency_ms=onset,
+        peak_latency_ms=peak,
+        velocity_spread_pct=r.number(d, "velocity_spread_pct", where, maximum=50, strict=False,
+                                     default=12.0),
+        fibres=int(r.number(d, "fibres", where, minimum=1, maximum=5000, default=300)),
+        sites=sites,
+    )
+
+
+def _recording(r: Reader, place: str, data: Any, where: str) -> Recording:
+    d = r.mapping(data, where)
+    kind = d.get("kind", "motor")
+    if kind == "motor":
+        return _motor(r, place, d, where)
+    if kind == "sensory":
+        return _sensory(r, place, d, where)
+    raise r.fail(f"{where}.kind", f"must be 'motor' or 'sensory', got {kind!r}")
+
+
 def load_subject(path: Path) -> Subject:
-    r = _Reader(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SubjectFormatError(f"{path}: not valid YAML: {exc}") from exc
-    d = r.mapping(data, "(top level)")
+    r = Reader(path)
+    d = r.mapping(resolve(load_yaml(path), path), "(top level)")
     subject_id = r.text(d, "id", "")
     if subject_id != path.stem:
         raise r.fail("id", f"must equal the file name {path.stem!r}, got {subject_id!r}")
@@ -230,9 +281,6 @@ def load_subject(path: Path) -> Subject:
     injury = h.get("recent_injury_date")
     if injury is not None and not isinstance(injury, dt.date):
         raise r.fail("history.recent_injury_date", "must be an ISO date (YYYY-MM-DD) or null")
-    skin = h.get("skin_infection_sites", [])
-    if not isinstance(skin, list) or not all(isinstance(x, str) for x in skin):
-        raise r.fail("history.skin_infection_sites", "must be a list of site names")
     lymph = h.get("lymphedema_limb")
     if lymph is not None and not isinstance(lymph, str):
         raise r.fail("history.lymphedema_limb", "must be a limb name or null")
@@ -240,7 +288,7 @@ def load_subject(path: Path) -> Subject:
         pacemaker_or_icd=r.flag(h, "pacemaker_or_icd", "history"),
         anticoagulation=r.flag(h, "anticoagulation", "history"),
         lymphedema_limb=lymph,
-        skin_infection_sites=tuple(skin),
+        skin_infection_sites=r.strings(h, "skin_infection_sites", "history"),
         recent_injury_date=injury,
     )
     nerves: dict[str, Nerve] = {}
@@ -248,9 +296,9 @@ def load_subject(path: Path) -> Subject:
         where = f"nerves.{name}"
         n = r.mapping(raw, where)
         recordings = {
-            muscle: _recording(r, muscle, rec, f"{where}.recordings.{muscle}")
-            for muscle, rec in r.mapping(r.get(n, "recordings", where),
-                                         f"{where}.recordings").items()
+            place: _recording(r, place, rec, f"{where}.recordings.{place}")
+            for place, rec in r.mapping(r.get(n, "recordings", where),
+                                        f"{where}.recordings").items()
         }
         nerves[str(name).lower()] = Nerve(
             name=str(name),
@@ -260,6 +308,10 @@ def load_subject(path: Path) -> Subject:
             ),
             recordings=recordings,
         )
+    muscles = {
+        str(name): muscle(r, str(name), raw, f"muscles.{name}")
+        for name, raw in r.mapping(d.get("muscles", {}), "muscles").items()
+    }
     side = r.text(d, "side", "")
     if side not in ("left", "right"):
         raise r.fail("side", f"must be 'left' or 'right', got {side!r}")
@@ -274,6 +326,8 @@ def load_subject(path: Path) -> Subject:
         history=history,
         nerves=nerves,
         path=path,
+        muscles=muscles,
+        presets=tuple(d.get("applied_presets", ())),
     )
 
 
