@@ -103,7 +103,9 @@ def trace_dots(
     col_start = edges_t[:-1]
     col_end = edges_t[1:]
     has_data = (col_end >= t_first) & (col_start <= t_last)
-    visible = has_data & (hi >= y_lo) & (lo <= y_hi)
+    visible = has_data & (hi >= y_lo) & (lo <= y_hi)  # NaN compares False: stays dark
+    hi = np.where(visible, hi, y_hi)
+    lo = np.where(visible, lo, y_hi)
 
     scale = (dot_rows - 1) / y_span
     top = np.clip(np.rint((y_hi - hi) * scale), 0, dot_rows - 1).astype(np.int64)
@@ -215,14 +217,15 @@ def amplitude_unit(span_volts: float) -> tuple[str, float]:
 
 def auto_y_range(volts: np.ndarray, baseline: float | None = None) -> tuple[float, float]:
     """Data range plus 8 % headroom; never empty."""
-    if volts.size == 0:
+    finite = volts[np.isfinite(volts)] if volts.size else volts
+    if finite.size == 0:
         return (-1e-3, 1e-3)
-    lo = float(np.min(volts))
-    hi = float(np.max(volts))
+    lo = float(np.min(finite))
+    hi = float(np.max(finite))
     if baseline is not None and math.isfinite(baseline):
         lo, hi = min(lo, baseline), max(hi, baseline)
     span = hi - lo
-    if span <= 0 or not math.isfinite(span):
+    if span <= 0:
         pad = max(abs(lo) * 0.1, 1e-5)
         return (lo - pad, hi + pad)
     return (lo - span * 0.08, hi + span * 0.08)

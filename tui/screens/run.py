@@ -7,6 +7,7 @@ back through the `ChannelPrompter`, which validates them.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import traceback
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -15,6 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
@@ -273,12 +275,18 @@ class RunScreen(Screen[None]):
         """No questions: used after confirmation and on hang-up or quit."""
         if not self.active:
             return
-        if not self._abort_requested.is_set():
-            self._abort_requested.set()
-            self.query_one(NoticePanel).add_notice("warning", "Abort requested.")
+        first = not self._abort_requested.is_set()
+        self._abort_requested.set()
         if self.session is not None:
             self.session.run.request_abort()
         self.prompter.cancel()
+        if first and self.is_mounted:
+            with contextlib.suppress(NoMatches):
+                self.query_one(NoticePanel).add_notice("warning", "Abort requested.")
+
+    def on_unmount(self) -> None:
+        """However the app goes away, a blocked engine thread must be released."""
+        self.abort_now()
 
     def action_review_run(self) -> None:
         if self.run_id is not None:
