@@ -7,6 +7,8 @@ addressing part of the subject with a dotted path and setting, scaling or adding
 its values. Path segments may be `*` (every key) or `a|b` (alternatives); a list of
 named entries (the `sites` of a recording) is addressed by entry name. `where`
 keeps only entries whose field equals (or, for lists, contains) the given value.
+Keys of `set`/`scale`/`add` may be dotted (`muap.amplitude_uV`) to reach nested
+fields; a change that applies nowhere is an error, so typos do not pass silently.
 """
 
 from __future__ import annotations
@@ -25,9 +27,18 @@ DEFAULTS = {"kind": "motor"}  # fields that are optional in subject files
 
 def load_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return _unshare(yaml.safe_load(path.read_text(encoding="utf-8")))
     except yaml.YAMLError as exc:
         raise SubjectFormatError(f"{path}: not valid YAML: {exc}") from exc
+
+
+def _unshare(node: Any) -> Any:
+    """Fresh containers everywhere: YAML anchors alias one object, and presets edit in place."""
+    if isinstance(node, dict):
+        return {k: _unshare(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_unshare(v) for v in node]
+    return node
 
 
 def merge(base: Any, over: Any) -> Any:
@@ -126,6 +137,12 @@ def _select(node: Any, parts: list[str]) -> list[dict[str, Any]]:
 
 
 def _apply(target: dict[str, Any], op: str, key: str, value: Any, where: str) -> bool:
+    """Apply one operation; a dotted key reaches into nested mappings that exist."""
+    *parents, key = key.split(".")
+    for part in parents:
+        target = target.get(part)  # type: ignore[assignment]
+        if not isinstance(target, dict):
+            return False
     if op == "set":
         target[key] = copy.deepcopy(value)
         return True

@@ -138,6 +138,7 @@ class History:
     lymphedema_limb: str | None
     skin_infection_sites: tuple[str, ...]
     recent_injury_date: dt.date | None
+    acetylcholinesterase_inhibitor: bool = False  # withhold ≥ 12 h before RNS (edx.md §2)
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,7 @@ class Subject:
                 "skin_infection_sites": list(h.skin_infection_sites),
                 "recent_injury_date": h.recent_injury_date.isoformat()
                 if h.recent_injury_date else None,
+                "acetylcholinesterase_inhibitor": h.acetylcholinesterase_inhibitor,
             },
             "presets": list(self.presets),
             "non_compressible_muscles": sorted(
@@ -251,7 +253,7 @@ def _sensory(r: Reader, place: str, d: dict[str, Any], where: str) -> SensoryRec
         raise r.fail(f"{where}.peak_latency_ms", "must lie 0.2–2.5 ms after onset_latency_ms")
     return SensoryRecording(
         muscle=place,
-        snap_amplitude_uV=r.number(d, "snap_amplitude_uV", where, maximum=500),
+        snap_amplitude_uV=r.number(d, "snap_amplitude_uV", where, maximum=500, strict=False),
         onset_latency_ms=onset,
         peak_latency_ms=peak,
         velocity_spread_pct=r.number(d, "velocity_spread_pct", where, maximum=50, strict=False,
@@ -290,6 +292,7 @@ def load_subject(path: Path) -> Subject:
         lymphedema_limb=lymph,
         skin_infection_sites=r.strings(h, "skin_infection_sites", "history"),
         recent_injury_date=injury,
+        acetylcholinesterase_inhibitor=bool(h.get("acetylcholinesterase_inhibitor", False)),
     )
     nerves: dict[str, Nerve] = {}
     for name, raw in r.mapping(r.get(d, "nerves", ""), "nerves").items():
