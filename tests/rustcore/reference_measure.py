@@ -20,9 +20,12 @@ FLOAT_KEYS = (
     "neg_peak_latency",
     "neg_amplitude",
     "pos_peak_latency",
+    "pos_amplitude",
     "p2p_amplitude",
     "neg_duration",
     "neg_area",
+    "total_duration",
+    "total_area",
 )
 
 
@@ -75,9 +78,14 @@ def measure_reference(
     out.update(baseline=baseline, noise=noise, neg_amplitude=amp, neg_peak_latency=t[i_neg])
     if amp < min_snr * noise:
         flags |= FLAG_LOW_SNR
+    i_pos = None
     if i_neg + 1 < n:
         i_pos = i_neg + 1 + int(np.argmax(x[i_neg + 1 :]))
-        out.update(pos_peak_latency=t[i_pos], p2p_amplitude=xf[i_pos] - xf[i_neg])
+        out.update(
+            pos_peak_latency=t[i_pos],
+            pos_amplitude=xf[i_pos] - baseline,
+            p2p_amplitude=xf[i_pos] - xf[i_neg],
+        )
 
     if amp <= 0:
         flags |= FLAG_NO_ONSET
@@ -108,7 +116,22 @@ def measure_reference(
             # Polyline of the deviation: thr at the onset, the samples, 0 at the return.
             times = np.concatenate(([t_on], t[j + 1 : k], [t_ret]))
             values = np.concatenate(([thr], dev[j + 1 : k], [0.0]))
-            out.update(neg_duration=t_ret - t_on, neg_area=np.trapezoid(values, times))
+            neg_area = np.trapezoid(values, times)
+            out.update(neg_duration=t_ret - t_on, neg_area=neg_area)
+            # Total: through the positive phase when its peak clears the threshold.
+            out.update(total_duration=t_ret - t_on, total_area=neg_area)
+            if i_pos is not None and i_pos >= k and -dev[i_pos] >= thr and dev[i_pos] < 0:
+                out.update(total_duration=math.nan, total_area=math.nan)
+                ends = np.nonzero(dev[i_pos + 1 :] >= 0)[0]
+                if ends.size:
+                    e = i_pos + 1 + int(ends[0])
+                    t_end = t[e - 1] + dev[e - 1] / (dev[e - 1] - dev[e]) / sample_rate
+                    times = np.concatenate(([t_ret], t[k:e], [t_end]))
+                    values = np.concatenate(([0.0], np.abs(dev[k:e]), [0.0]))
+                    out.update(
+                        total_duration=t_end - t_on,
+                        total_area=neg_area + np.trapezoid(values, times),
+                    )
 
     out = {key: float(v) if key in FLOAT_KEYS else v for key, v in out.items()}
     out["flags"] = flags

@@ -24,8 +24,8 @@ T0 = -0.005
 N = 1000  # -5 ms .. 45 ms
 
 EXACT = ("neg_peak_latency", "pos_peak_latency")
-TIGHT = ("baseline", "noise", "neg_amplitude", "p2p_amplitude")
-TIMES = ("onset", "neg_duration")
+TIGHT = ("baseline", "noise", "neg_amplitude", "pos_amplitude", "p2p_amplitude")
+TIMES = ("onset", "neg_duration", "total_duration")
 
 
 def assert_matches_reference(got: dict, want: dict) -> None:

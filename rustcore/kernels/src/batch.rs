@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use rayon::prelude::*;
 
 use crate::cmap::{self, CmapMeasures};
+use crate::control::{Cancelled, Control};
 use crate::sample::Sample;
 use crate::sweep::SweepPlan;
 
@@ -18,9 +19,12 @@ pub struct CmapColumns {
     pub neg_peak_latency: Vec<f64>,
     pub neg_amplitude: Vec<f64>,
     pub pos_peak_latency: Vec<f64>,
+    pub pos_amplitude: Vec<f64>,
     pub p2p_amplitude: Vec<f64>,
     pub neg_duration: Vec<f64>,
     pub neg_area: Vec<f64>,
+    pub total_duration: Vec<f64>,
+    pub total_area: Vec<f64>,
     pub flags: Vec<u32>,
     pub acceptable: Vec<bool>,
 }
@@ -33,9 +37,12 @@ struct ColumnsChunk<'a> {
     neg_peak_latency: &'a mut [f64],
     neg_amplitude: &'a mut [f64],
     pos_peak_latency: &'a mut [f64],
+    pos_amplitude: &'a mut [f64],
     p2p_amplitude: &'a mut [f64],
     neg_duration: &'a mut [f64],
     neg_area: &'a mut [f64],
+    total_duration: &'a mut [f64],
+    total_area: &'a mut [f64],
     flags: &'a mut [u32],
     acceptable: &'a mut [bool],
 }
@@ -49,9 +56,12 @@ impl ColumnsChunk<'_> {
         self.neg_peak_latency[i] = m.neg_peak_latency;
         self.neg_amplitude[i] = m.neg_amplitude;
         self.pos_peak_latency[i] = m.pos_peak_latency;
+        self.pos_amplitude[i] = m.pos_amplitude;
         self.p2p_amplitude[i] = m.p2p_amplitude;
         self.neg_duration[i] = m.neg_duration;
         self.neg_area[i] = m.neg_area;
+        self.total_duration[i] = m.total_duration;
+        self.total_area[i] = m.total_area;
         self.flags[i] = m.flags;
         self.acceptable[i] = m.acceptable();
     }
@@ -67,9 +77,12 @@ impl CmapColumns {
             neg_peak_latency: f(),
             neg_amplitude: f(),
             pos_peak_latency: f(),
+            pos_amplitude: f(),
             p2p_amplitude: f(),
             neg_duration: f(),
             neg_area: f(),
+            total_duration: f(),
+            total_area: f(),
             flags: vec![0; n],
             acceptable: vec![false; n],
         }
@@ -83,9 +96,12 @@ impl CmapColumns {
         let mut neg_peak_latency = self.neg_peak_latency.chunks_mut(rows);
         let mut neg_amplitude = self.neg_amplitude.chunks_mut(rows);
         let mut pos_peak_latency = self.pos_peak_latency.chunks_mut(rows);
+        let mut pos_amplitude = self.pos_amplitude.chunks_mut(rows);
         let mut p2p_amplitude = self.p2p_amplitude.chunks_mut(rows);
         let mut neg_duration = self.neg_duration.chunks_mut(rows);
         let mut neg_area = self.neg_area.chunks_mut(rows);
+        let mut total_duration = self.total_duration.chunks_mut(rows);
+        let mut total_area = self.total_area.chunks_mut(rows);
         let mut flags = self.flags.chunks_mut(rows);
         let mut acceptable = self.acceptable.chunks_mut(rows);
         let mut out = Vec::new();
@@ -98,9 +114,12 @@ impl CmapColumns {
                 neg_peak_latency: neg_peak_latency.next().unwrap(),
                 neg_amplitude: neg_amplitude.next().unwrap(),
                 pos_peak_latency: pos_peak_latency.next().unwrap(),
+                pos_amplitude: pos_amplitude.next().unwrap(),
                 p2p_amplitude: p2p_amplitude.next().unwrap(),
                 neg_duration: neg_duration.next().unwrap(),
                 neg_area: neg_area.next().unwrap(),
+                total_duration: total_duration.next().unwrap(),
+                total_area: total_area.next().unwrap(),
                 flags: flags.next().unwrap(),
                 acceptable: acceptable.next().unwrap(),
             });
@@ -120,7 +139,7 @@ pub fn pool_size() -> usize {
         .max(1)
 }
 
-fn pool() -> &'static rayon::ThreadPool {
+pub(crate) fn pool() -> &'static rayon::ThreadPool {
     static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
     POOL.get_or_init(|| {
         rayon::ThreadPoolBuilder::new()
@@ -149,6 +168,16 @@ fn measure_one_avx2<T: Sample>(sweep: &[T], plan: &SweepPlan) -> CmapMeasures {
 
 /// Measure a row-major block of sweeps (`plan.len` samples each) into columns.
 pub fn measure_rows<T: Sample>(samples: &[T], plan: &SweepPlan) -> CmapColumns {
+    measure_rows_ctl(samples, plan, &Control::default()).expect("no one cancels a private control")
+}
+
+/// [`measure_rows`] reporting progress (rows done) to `ctl` and stopping early, with
+/// `Err(Cancelled)`, once `ctl` is cancelled.
+pub fn measure_rows_ctl<T: Sample>(
+    samples: &[T],
+    plan: &SweepPlan,
+    ctl: &Control,
+) -> Result<CmapColumns, Cancelled> {
     assert!(plan.len > 0, "sweeps must hold samples");
     assert_eq!(
         samples.len() % plan.len,
@@ -156,9 +185,15 @@ pub fn measure_rows<T: Sample>(samples: &[T], plan: &SweepPlan) -> CmapColumns {
         "block is not a whole number of sweeps"
     );
     let n_rows = samples.len() / plan.len;
+    ctl.start(n_rows as u64);
     let mut columns = CmapColumns::with_len(n_rows);
     let tasks = columns.chunks_mut(ROWS_PER_TASK);
-    let run = |(rows, mut out): (&[T], ColumnsChunk<'_>)| measure_chunk(rows, plan, &mut out);
+    let run = |(rows, mut out): (&[T], ColumnsChunk<'_>)| {
+        if !ctl.is_cancelled() {
+            measure_chunk(rows, plan, &mut out);
+            ctl.advance((rows.len() / plan.len) as u64);
+        }
+    };
     if tasks.len() <= 1 || pool_size() == 1 {
         // A lone worker thread would only add a hand-off: measure on the caller's thread.
         samples
@@ -173,7 +208,8 @@ pub fn measure_rows<T: Sample>(samples: &[T], plan: &SweepPlan) -> CmapColumns {
                 .for_each(run)
         });
     }
-    columns
+    ctl.check()?;
+    Ok(columns)
 }
 
 fn measure_chunk<T: Sample>(rows: &[T], plan: &SweepPlan, out: &mut ColumnsChunk<'_>) {

@@ -23,12 +23,19 @@ pub struct CmapMeasures {
     /// Baseline minus the negative peak (V, positive for a negative peak).
     pub neg_amplitude: f64,
     pub pos_peak_latency: f64,
+    /// Positive peak (after the negative one) minus the baseline (V).
+    pub pos_amplitude: f64,
     /// Positive peak (after the negative one) minus the negative peak (V).
     pub p2p_amplitude: f64,
     /// Onset to return to baseline (s).
     pub neg_duration: f64,
     /// Integral of (baseline − x) from onset to return (V·s).
     pub neg_area: f64,
+    /// Onset to the end of the response: the return to baseline after the positive
+    /// phase, or after the negative one when there is no positive phase (s).
+    pub total_duration: f64,
+    /// Integral of |baseline − x| from onset to the end of the response (V·s).
+    pub total_area: f64,
     pub flags: u32,
 }
 
@@ -42,9 +49,12 @@ impl CmapMeasures {
             neg_peak_latency: f64::NAN,
             neg_amplitude: f64::NAN,
             pos_peak_latency: f64::NAN,
+            pos_amplitude: f64::NAN,
             p2p_amplitude: f64::NAN,
             neg_duration: f64::NAN,
             neg_area: f64::NAN,
+            total_duration: f64::NAN,
+            total_area: f64::NAN,
             flags,
         }
     }
@@ -65,11 +75,13 @@ pub fn measure<T: Sample>(sweep: &[T], plan: &SweepPlan) -> CmapMeasures {
         plan.len,
         "sweep length does not match its plan"
     );
-    if !lanes::all_finite(sweep) {
+    // One pass from memory: finiteness of the whole sweep, minimum and maximum of the
+    // search window. Everything after this touches cached data.
+    let window = &sweep[plan.window_start..];
+    let (window_finite, neg, window_max) = lanes::finite_min_max(window);
+    if !window_finite || !lanes::all_finite(&sweep[..plan.window_start]) {
         return CmapMeasures::unmeasured(flags::NON_FINITE);
     }
-    let window = &sweep[plan.window_start..];
-    let neg = lanes::min(window);
     let axis = plan.axis;
     let p = plan.params;
     let mut m = CmapMeasures::unmeasured(0);
@@ -90,12 +102,25 @@ pub fn measure<T: Sample>(sweep: &[T], plan: &SweepPlan) -> CmapMeasures {
         m.flags |= flags::LOW_SNR;
     }
 
-    // Positive peak: first maximum after the negative peak.
+    // Positive peak: first maximum after the negative peak. Usually the window maximum
+    // lies after the negative peak; only otherwise is the tail scanned again.
     let after = &sweep[i_neg + 1..];
+    let mut i_pos = None;
     if !after.is_empty() {
-        let pos = lanes::max(after);
-        let i_pos = i_neg + 1 + lanes::first_equal(after, pos).expect("maximum is present");
-        m.pos_peak_latency = axis.time(i_pos);
+        let (pos, at) = match lanes::first_equal(after, window_max) {
+            Some(at) => (window_max, at),
+            None => {
+                let pos = lanes::max(after);
+                (
+                    pos,
+                    lanes::first_equal(after, pos).expect("maximum is present"),
+                )
+            }
+        };
+        let i = i_neg + 1 + at;
+        i_pos = Some(i);
+        m.pos_peak_latency = axis.time(i);
+        m.pos_amplitude = pos.into() - baseline;
         m.p2p_amplitude = pos.into() - neg.into();
     }
 
@@ -142,8 +167,42 @@ pub fn measure<T: Sample>(sweep: &[T], plan: &SweepPlan) -> CmapMeasures {
     if let (Some((j, onset)), Some((k, ret))) = (onset_at, return_at) {
         m.neg_duration = ret - onset;
         m.neg_area = negative_area(sweep, baseline, plan, threshold, (j, onset), (k, ret));
+        // The positive phase counts when its peak clears the onset threshold.
+        match i_pos {
+            Some(ip) if ip >= k && -dev(ip) >= threshold && dev(ip) < 0.0 => {
+                if let Some(e) = (ip + 1..plan.len).find(|&i| dev(i) >= 0.0) {
+                    let (d0, d1) = (dev(e - 1), dev(e));
+                    let end = axis.time(e - 1) + d0 / (d0 - d1) / axis.sample_rate;
+                    m.total_duration = end - onset;
+                    m.total_area = m.neg_area + abs_area(sweep, baseline, plan, (k, ret), (e, end));
+                }
+            }
+            _ => {
+                m.total_duration = m.neg_duration;
+                m.total_area = m.neg_area;
+            }
+        }
     }
     m
+}
+
+/// Trapezoidal integral of |deviation| over the polyline (t_a, 0), samples a..b−1,
+/// (t_b, 0): the stretch between the negative return and the end of the response.
+#[inline(always)]
+fn abs_area<T: Sample>(
+    sweep: &[T],
+    baseline: f64,
+    plan: &SweepPlan,
+    (a, t_a): (usize, f64),
+    (b, t_b): (usize, f64),
+) -> f64 {
+    let axis = plan.axis;
+    let dev = |i: usize| (baseline - sweep[i].into()).abs();
+    let mut area = 0.5 * dev(a) * (axis.time(a) - t_a);
+    for i in a..b - 1 {
+        area += 0.5 * (dev(i) + dev(i + 1)) * (axis.time(i + 1) - axis.time(i));
+    }
+    area + 0.5 * dev(b - 1) * (t_b - axis.time(b - 1))
 }
 
 /// Trapezoidal area of the deviation between the onset and the return, both fractional.

@@ -34,6 +34,45 @@ pub fn all_finite<T: Sample>(xs: &[T]) -> bool {
     total == T::ZERO
 }
 
+/// One fused pass: (every sample finite, minimum, maximum). The finiteness test rides on
+/// the same loads as the comparisons, so the sweep is read from memory once.
+#[inline(always)]
+pub fn finite_min_max<T: Sample>(xs: &[T]) -> (bool, T, T) {
+    let mut fin = [T::ZERO; LANES];
+    let mut lo = [T::INFINITY; LANES];
+    let mut hi = [T::NEG_INFINITY; LANES];
+    let mut chunks = xs.chunks_exact(LANES);
+    for c in &mut chunks {
+        for j in 0..LANES {
+            let v = c[j];
+            fin[j] = fin[j] + v * T::ZERO;
+            lo[j] = if v < lo[j] { v } else { lo[j] };
+            hi[j] = if v > hi[j] { v } else { hi[j] };
+        }
+    }
+    let mut total = T::ZERO;
+    let (mut m, mut big) = (T::INFINITY, T::NEG_INFINITY);
+    for &v in chunks.remainder() {
+        total = total + v * T::ZERO;
+        if v < m {
+            m = v;
+        }
+        if v > big {
+            big = v;
+        }
+    }
+    for j in 0..LANES {
+        total = total + fin[j];
+        if lo[j] < m {
+            m = lo[j];
+        }
+        if hi[j] > big {
+            big = hi[j];
+        }
+    }
+    (total == T::ZERO, m, big)
+}
+
 /// Smallest sample (the first of equals does not matter for the value). Empty → +inf.
 #[inline(always)]
 pub fn min<T: Sample>(xs: &[T]) -> T {

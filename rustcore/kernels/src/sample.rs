@@ -19,16 +19,26 @@ pub trait Sample:
     const ZERO: Self;
     const INFINITY: Self;
     const NEG_INFINITY: Self;
+    /// Round a float64 result back to the sample type (filters write their input dtype).
+    fn from_f64(v: f64) -> Self;
 }
 
 impl Sample for f32 {
     const ZERO: Self = 0.0;
     const INFINITY: Self = f32::INFINITY;
     const NEG_INFINITY: Self = f32::NEG_INFINITY;
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
 }
 
 impl Sample for f64 {
     const ZERO: Self = 0.0;
     const INFINITY: Self = f64::INFINITY;
     const NEG_INFINITY: Self = f64::NEG_INFINITY;
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v
+    }
 }
