@@ -455,7 +455,9 @@ def spontaneous_activity(
     """Spontaneous potentials in a record at rest (positive = positive voltage).
     Fibrillation potential: initial positive phase, duration 0.5-5 ms. Positive sharp
     wave: initial positive phase peaking within 3 ms, then a negative phase at least twice
-    as long, total duration > 5 ms, positive peak >= 1.5 × the negative peak."""
+    as long, total duration > 3 ms, positive peak >= 1.5 × the negative peak (tested
+    first). Duration: walking out from the main peak while |x - median| exceeds
+    max(10 % of peak-to-peak, 3 × robust noise), stopping after 1 ms below."""
 
 class InterferenceResult(TypedDict):
     turns_per_second: float

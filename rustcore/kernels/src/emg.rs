@@ -489,7 +489,7 @@ pub struct Spontaneous {
 /// Detect and classify potentials in a record at rest. Fibrillation potential: initial
 /// positive phase, duration 0.5–5 ms. Positive sharp wave: initial positive sharp phase
 /// (reached within 3 ms of the onset) followed by a negative phase at least twice as long,
-/// total duration > 5 ms, positive peak ≥ 1.5 × the negative one.
+/// total duration > 3 ms, positive peak ≥ 1.5 × the negative one (tested first).
 pub fn spontaneous<T: Sample>(raw: &[T], detect: &[f64], p: &MuapParams) -> Spontaneous {
     let fs = p.sample_rate;
     let noise = robust_sd(detect);
@@ -543,7 +543,7 @@ pub fn spontaneous<T: Sample>(raw: &[T], detect: &[f64], p: &MuapParams) -> Spon
         let pos_time = (i_hi - s) as f64 / fs;
         let neg_len = (e.saturating_sub(i_hi)) as f64 / fs;
         let kind = if first_pos
-            && duration > 0.005
+            && duration > 0.003
             && pos_time <= 0.003
             && i_lo > i_hi
             && hi >= 1.5 * -lo
