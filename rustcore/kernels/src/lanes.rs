@@ -156,6 +156,12 @@ pub fn lane_sum_dev<T: Sample>(xs: &[T], baseline: f64) -> f64 {
     lane_sum_map(xs, |v| baseline - v)
 }
 
+/// Sum of |baseline - x|, with the same lane order as [`lane_sum`].
+#[inline(always)]
+pub fn lane_sum_map_abs<T: Sample>(xs: &[T], baseline: f64) -> f64 {
+    lane_sum_map(xs, |v| (baseline - v).abs())
+}
+
 #[inline(always)]
 fn lane_sum_map<T: Sample>(xs: &[T], f: impl Fn(f64) -> f64) -> f64 {
     let mut acc = [0.0f64; SUM_LANES];
