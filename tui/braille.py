@@ -183,7 +183,7 @@ def nice_step(span: float, max_ticks: int) -> float:
         return 1.0
     raw = span / max_ticks
     mag = 10 ** math.floor(math.log10(raw))
-    for mult in (1, 2, 2.5, 5, 10):
+    for mult in (1, 2, 5, 10):
         if mult * mag >= raw:
             return mult * mag
     return 10 * mag
@@ -204,10 +204,13 @@ def nice_ticks(lo: float, hi: float, max_ticks: int) -> list[float]:
 
 
 def format_tick(value: float, step: float) -> str:
-    decimals = max(0, -math.floor(math.log10(step))) if step < 1 else 0
-    if step < 1 and not math.isclose(step * 10**decimals, round(step * 10**decimals)):
+    """Enough decimals to tell neighbouring ticks apart, no more."""
+    decimals = 0
+    while decimals < 6 and not math.isclose(step * 10**decimals, round(step * 10**decimals),
+                                             rel_tol=1e-9, abs_tol=1e-9):
         decimals += 1
-    return f"{value:.{decimals}f}"
+    text = f"{value:.{decimals}f}"
+    return "0" if float(text) == 0 else text
 
 
 def amplitude_unit(span_volts: float) -> tuple[str, float]:
@@ -320,7 +323,7 @@ def render_plot(spec: PlotSpec | None, width: int, height: int) -> list[list[Seg
 
     if show_x_labels:
         x_ms = (x_range[0] * 1e3, x_range[1] * 1e3)
-        max_x_ticks = max(2, plot_cols // 8)
+        max_x_ticks = max(3, plot_cols // 8)
         x_step = nice_step(x_ms[1] - x_ms[0], max_x_ticks)
         axis = ["─"] * plot_cols
         labels = [" "] * (plot_cols + gutter + 4)
@@ -332,7 +335,8 @@ def render_plot(spec: PlotSpec | None, width: int, height: int) -> list[list[Seg
             axis[cell] = "┬"
             text = format_tick(value, x_step)
             start = gutter + cell - len(text) // 2
-            if start >= 0 and all(c == " " for c in labels[max(0, start - 1):start + len(text)]):
+            fits = start >= 0 and start + len(text) <= width - 3  # keep room for " ms"
+            if fits and all(c == " " for c in labels[max(0, start - 1):start + len(text) + 1]):
                 labels[start:start + len(text)] = list(text)
         out.append(_fit([(" " * (gutter - 1) + "└" + "".join(axis), "axis")], width))
         label_text = "".join(labels)[:width].rstrip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
@@ -198,3 +199,21 @@ def test_redraw_is_well_under_50_ms(width: int, height: int, n: int) -> None:
         render_plot(spec, width, height)
         timings.append(time.perf_counter() - start)
     assert float(np.median(timings)) < 0.025  # half the budget: room for the Strips
+
+
+def test_tick_labels_are_never_cut() -> None:
+    from tui.braille import format_tick
+
+    assert format_tick(2.0, 1.0) == "2"
+    assert format_tick(0.5, 0.5) == "0.5"
+    assert format_tick(-0.0, 0.2) == "0"
+    assert format_tick(0.30000000000000004, 0.1) == "0.3"
+    spec = cmap_spec(n=2200, fs=100_000.0)
+    for width in range(30, 140, 7):
+        label_row = text_of(render_plot(spec, width, 12))[-1]
+        numbers = label_row.replace("ms", "").split()
+        ticks = [float(n) for n in numbers]
+        assert ticks == sorted(ticks) and len(ticks) >= 2
+        step = ticks[1] - ticks[0]
+        assert all(abs((b - a) % step) < 1e-6 or abs((b - a) % step - step) < 1e-6
+                   for a, b in itertools.pairwise(ticks))

@@ -164,6 +164,10 @@ class RunScreen(Screen[None]):
             self._step_completed(event)
         elif isinstance(event, ev.Notice):
             self.query_one(NoticePanel).add_notice(event.level, event.text, event.at)
+        elif isinstance(event, ev.GateOverridden):
+            self.query_one(NoticePanel).add_notice(
+                "warning", f"safety gate overridden for {event.step_id} "
+                           f"({', '.join(event.rules)}): {event.reason}", event.at)
         elif isinstance(event, ev.RunFinished):
             self.final_status = event.status
             self.final_reason = event.reason
@@ -173,7 +177,9 @@ class RunScreen(Screen[None]):
         self.state = "running"
         self.steps_total = len(event.steps)
         self.query_one(StepList).set_steps(event.steps)
-        self.sub_title = f"{event.protocol_title} · {event.subject_id} · {event.run_id}"
+        resumed = " · resumed" if event.resumed else ""
+        self.sub_title = (f"{event.protocol_title} · {event.subject_id} · "
+                          f"{event.run_id[:8]}{resumed}")
         self.refresh_bindings()
 
     def _step_completed(self, event: ev.StepCompleted) -> None:

@@ -82,6 +82,10 @@ class StartScreen(Screen[None]):
         self.query_one("#protocols", OptionList).focus()
         self._load()
 
+    def on_screen_resume(self) -> None:
+        """Back from a run or the list: start over at the protocol list, where keys work."""
+        self.query_one("#protocols", OptionList).focus()
+
     @work(thread=True, exit_on_error=False, group="start-load")
     def _load(self) -> None:
         source = self.edx.source

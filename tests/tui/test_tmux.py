@@ -1,0 +1,165 @@
+"""The real command in a real terminal: tmux, keystrokes, and what a person would see.
+
+Started the way the README says (`make run` runs `.venv/bin/edxbench`), here with a
+database in tmp_path and the simulated bench in fast time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+EDXBENCH = REPO / ".venv" / "bin" / "edxbench"
+WIDTH, HEIGHT = 100, 32
+
+pytestmark = [
+    pytest.mark.tmux,
+    pytest.mark.timeout(240),
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+    pytest.mark.skipif(not EDXBENCH.exists(), reason="run `make install` first"),
+]
+
+
+class Terminal:
+    """One detached tmux session running edxbench; the exit code lands in a file."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.name = f"edx-{uuid.uuid4().hex[:8]}"
+        self.db = tmp_path / "edx.db"
+        self.exit_file = tmp_path / "exit-code"
+        command = (f"{EDXBENCH} --db {self.db} --fast; echo $? > {self.exit_file}")
+        env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
+        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(WIDTH),
+                        "-y", str(HEIGHT), "sh", "-c", command], check=True, env=env)
+        self.history: list[str] = []
+
+    def screen(self) -> str:
+        out = subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name],
+                             capture_output=True, text=True)
+        text = out.stdout
+        self.history.append(text)
+        assert "Traceback" not in text, text
+        return text
+
+    def send(self, *keys: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def type(self, text: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, "-l", text], check=True)
+
+    def wait(self, predicate: Callable[[str], bool] | str, timeout: float = 30.0) -> str:
+        check = (lambda s: predicate in s) if isinstance(predicate, str) else predicate
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.screen()
+            if check(text):
+                return text
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {predicate!r}; screen:\n{self.screen()}")
+
+    def exit_code(self, timeout: float = 20.0) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.exit_file.exists() and self.exit_file.read_text().strip():
+                return int(self.exit_file.read_text())
+            time.sleep(0.05)
+        raise AssertionError("edxbench did not exit")
+
+    def app_pid(self) -> int:
+        shell = subprocess.run(["tmux", "list-panes", "-t", self.name, "-F", "#{pane_pid}"],
+                               capture_output=True, text=True, check=True).stdout.split()[0]
+        children = subprocess.run(["pgrep", "-P", shell], capture_output=True, text=True)
+        return int(children.stdout.split()[0])
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+@pytest.fixture
+def term(tmp_path: Path) -> Iterator[Terminal]:
+    terminal = Terminal(tmp_path)
+    try:
+        yield terminal
+    finally:
+        terminal.close()
+
+
+def prompt_line(text: str) -> str | None:
+    """The line under the prompt form's rule (the form sits at the bottom of the screen)."""
+    lines = text.splitlines()
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].strip() and set(lines[i].strip()) == {"─"} and i + 1 < len(lines):
+            return lines[i + 1].strip()
+    return None
+
+
+FINISHED = ("Run completed", "Run failed", "Run aborted", "Run stopped")
+
+
+PLACEHOLDER = "e.g. normal-adult or S-0042"  # shown while the subject id field is empty
+
+
+def start_study(term: Terminal) -> None:
+    term.wait("Median motor NCS")
+    term.send("Enter")  # protocol chosen → subject list, whose first entry fills the id field
+    term.wait(lambda s: "Start run (F5)" in s and PLACEHOLDER not in s)
+    term.send("Tab")  # to the subject id field (letters now type, so `l` leaves the footer)
+    term.wait(lambda s: "f2 Past runs" in s)
+    term.send("C-u")
+    term.wait(PLACEHOLDER)
+    term.type("normal-adult")
+    term.wait(lambda s: PLACEHOLDER not in s)
+    term.send("Enter")  # Enter in the field starts the run
+    term.wait("Safety checklist", timeout=60)
+
+
+def test_study_by_keystrokes_then_reopen_it(term: Terminal) -> None:
+    start_study(term)
+    last = None
+    for _ in range(60):
+        text = term.wait(lambda s, last=last: any(f in s for f in FINISHED)
+                         or (prompt_line(s) not in (None, last)), timeout=60)
+        if any(f in text for f in FINISHED):
+            break
+        last = prompt_line(text)
+        assert last is not None
+        term.send("a" if "accept this sweep" in last else "Enter")
+    else:
+        raise AssertionError("the study did not finish")
+    assert "Run completed" in text, text
+    assert "onset" in text and "ms" in text  # the plot's legend and axis
+
+    term.send("Escape")  # the next key waits for the screen: ESC + key would read as Alt+key
+    term.wait("Start run (F5)")
+    term.send("l")
+    listing = term.wait(lambda s: "normal-adult" in s and "completed" in s)
+    assert "Median motor NCS" in listing
+    term.send("Enter")
+    term.wait("trace 1/")
+    term.send("n")
+    term.wait("trace 2/")
+    term.send("Escape")
+    term.wait(lambda s: "past runs" in s and "trace" not in s)
+    term.send("C-q")
+    assert term.exit_code() == 0
+
+
+def test_hang_up_aborts_the_study_and_exits(term: Terminal) -> None:
+    start_study(term)
+    term.wait(lambda s: prompt_line(s) is not None and "?" in (prompt_line(s) or ""))
+    pid = term.app_pid()
+    os.kill(pid, signal.SIGHUP)
+    assert term.exit_code() == 0
+    with sqlite3.connect(term.db) as db:
+        status = db.execute("SELECT status FROM runs").fetchall()
+    assert status == [("aborted",)]
