@@ -190,7 +190,8 @@ class FakeSource:
 
     def runs_page(self, offset: int, limit: int, search: str | None) -> list[dict[str, Any]]:
         self.page_calls.append((offset, limit, search))
-        rows = [r for r in self.all_runs if not search or search in r["subject_id"]]
+        rows = sorted((r for r in self.all_runs if not search or search in r["subject_id"]),
+                      key=lambda r: r["started_at"], reverse=True)  # newest first, as storage
         page = rows[offset:offset + limit]
         self.rows_served += len(page)
         return page

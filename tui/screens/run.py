@@ -144,7 +144,15 @@ class RunScreen(Screen[None]):
         self.session = message.session
 
     async def on_engine_event(self, message: EngineEvent) -> None:
-        event = message.event
+        """Show an event; a display bug becomes a notice, never a crash mid-study."""
+        try:
+            await self._show_event(message.event)
+        except Exception as exc:
+            self.log.error(traceback.format_exc())
+            self.query_one(NoticePanel).add_notice(
+                "error", f"could not display {type(message.event).__name__}: {exc}")
+
+    async def _show_event(self, event: Any) -> None:
         if isinstance(event, ev.RunStarted):
             self._run_started(event)
         elif isinstance(event, ev.StepStarted):

@@ -112,7 +112,6 @@ class StartScreen(Screen[None]):
             protocol_list.highlighted = 0
         subjects = self.query_one("#subjects", OptionList)
         subjects.set_options(Option(s, id=f"subject-{i}") for i, s in enumerate(message.subjects))
-        self._subjects = message.subjects
         if message.error:
             self.say(message.error, error=True)
         elif not self.protocols:
