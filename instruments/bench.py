@@ -15,15 +15,17 @@ import select
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from instruments.bench_config import BenchConfigError, BenchProfile, load_bench_config
 from instruments.clock import Clock, RealClock
-from instruments.errors import InstrumentConnectionError
+from instruments.errors import InstrumentConnectionError, StimulusLimitError
 from instruments.generator_33500 import Generator33500
-from instruments.scope_infiniivision import Acquisition, InfiniiVisionScope
+from instruments.scope_infiniivision import Acquisition, InfiniiVisionScope, Preamble
 from instruments.sim.subject_spec import available_subjects as _available_subjects
 from instruments.stimulator import ConstantCurrentStimulator, StimulusLimits
 from instruments.subject_link import SubjectLink
@@ -37,6 +39,8 @@ __all__ = [
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SIM_START_TIMEOUT_S = 15.0
+MAX_CONTINUOUS_MS = 60_000.0
+MAX_CONTINUOUS_POINTS = 4_000_000  # InfiniiVision raw memory
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class Bench:
         self.subject_id: str | None = None
         self.subject_dir: Path | None = None
         self.electrodes: dict[str, str] | None = None
+        self.needle: dict[str, str | None] | None = None
+        self.effort = 0.0
         self._process: subprocess.Popen[bytes] | None = None
         self._closed = False
         self.stimulator = ConstantCurrentStimulator(
@@ -139,6 +145,8 @@ class Bench:
             "sim_seed": self.sim_seed,
             "subject": self.subject_id,
             "electrodes": self.electrodes,
+            "needle": self.needle,
+            "effort": self.effort,
         }
 
     # --- the (virtual) patient --------------------------------------------------------
@@ -149,32 +157,42 @@ class Bench:
         self.subject_id = subject_id
 
     def subject_header(self) -> dict[str, Any] | None:
-        """Sim: the virtual subject's header and history (checklist defaults); real: None."""
+        """Sim: the virtual subject's demographics and history (safety checklist defaults).
+        Real bench: None — the operator enters them."""
         if self.subject_link is None or self.subject_id is None:
             return None
-        from instruments.sim.subject_spec import find_subject
-
-        subject = find_subject(self.subject_id, self.subject_dir)
-        h = subject.history
-        return {
-            "id": subject.id, "age": subject.age, "height_cm": subject.height_cm,
-            "sex": subject.sex, "side": subject.side,
-            "limb_temperature_c": subject.limb_temperature_c,
-            "history": {
-                "pacemaker_or_icd": h.pacemaker_or_icd, "anticoagulation": h.anticoagulation,
-                "lymphedema_limb": h.lymphedema_limb,
-                "skin_infection_sites": list(h.skin_infection_sites),
-                "recent_injury_date": h.recent_injury_date.isoformat()
-                if h.recent_injury_date else None,
-            },
-        }
+        return self.subject_link.header()
 
     def place_electrodes(self, nerve: str, stimulation_site: str, recording: str) -> None:
+        """Recording is a muscle (motor: "APB") or a place (sensory: "D2", "snuffbox")."""
         if self.subject_link is not None:
             self.subject_link.place("recording", nerve, recording)
             self.subject_link.place("stimulus", nerve, stimulation_site)
         self.electrodes = {"nerve": nerve, "stimulation_site": stimulation_site,
                            "recording": recording}
+
+    def place_needle(self, muscle: str, side: str | None = None) -> None:
+        """Sim: insert the needle (an insertional burst opens the next recording).
+        Real bench: no-op — the operator places it."""
+        if self.subject_link is not None:
+            self.subject_link.place_needle(muscle, side)
+        self.needle = {"muscle": muscle, "side": side}
+
+    def set_effort(self, level: float) -> None:
+        """0 = rest … 1 = maximal. Sim: the virtual patient contracts. Real: no-op (the
+        operator asks the patient)."""
+        if not 0.0 <= level <= 1.0:
+            raise ValueError(f"effort {level!r} must lie in 0..1")
+        if self.subject_link is not None:
+            self.subject_link.set_effort(level)
+        self.effort = level
+
+    def exercise(self, seconds: float) -> None:
+        """Sim: the patient has just contracted maximally for `seconds` (post-exercise
+        facilitation/exhaustion then follow the bench clock). Real: no-op."""
+        if self.subject_link is not None:
+            self.subject_link.set_clock(self.clock.now())
+            self.subject_link.exercise(seconds)
 
     def measure_distance(self, nerve: str, from_site: str, to_site: str) -> float | None:
         """Sim: the tape measure (mm). Real bench: None — the operator measures."""
@@ -183,12 +201,9 @@ class Bench:
         return self.subject_link.distance_mm(nerve, from_site, to_site)
 
     # --- stimulate and record ---------------------------------------------------------
-    def stimulate_and_record(
-        self, current_mA: float, pulse_width_ms: float, sweep: SweepSettings
-    ) -> Sweep:
-        self.stimulator.check(current_mA, pulse_width_ms)  # before any byte to anyone
+    def _acquisition(self, sweep: SweepSettings, segments: int = 1) -> Acquisition:
         p = self.profile
-        acq = Acquisition(
+        return Acquisition(
             channel=p.scope_channel,
             volts_per_div=sweep.sensitivity_mV_per_div * 1e-3 * p.amplifier_gain,
             offset_v=0.0,
@@ -196,25 +211,99 @@ class Bench:
             pretrigger_s=sweep.pretrigger_ms * 1e-3,
             points=sweep.points,
             trigger_level_v=p.trigger_level_v,
+            segments=segments,
         )
-        try:
-            self.scope.configure(acq)
-            self.scope.arm()
-            self.stimulator.deliver(current_mA, pulse_width_ms)
-            self.scope.wait_triggered(p.timeout_ms * 1e-3 + acq.window_s)
-            codes, pre = self.scope.read_waveform()
-        except BaseException:
-            self.all_outputs_off()
-            raise
-        gain = p.amplifier_gain
+
+    def _sweep(self, codes: np.ndarray, pre: Preamble, stimulus: StimulusInfo) -> Sweep:
+        gain = self.profile.amplifier_gain
         return Sweep(
             codes=codes,
             scale=pre.y_increment / gain,
             offset=(pre.y_origin - pre.y_reference * pre.y_increment) / gain,
             sample_rate=1.0 / pre.x_increment,
             t0=pre.x_origin - pre.x_reference * pre.x_increment,
-            stimulus=StimulusInfo(current_mA, pulse_width_ms),
+            stimulus=stimulus,
         )
+
+    def stimulate_and_record(
+        self, current_mA: float, pulse_width_ms: float, sweep: SweepSettings
+    ) -> Sweep:
+        self.stimulator.check(current_mA, pulse_width_ms)  # before any byte to anyone
+        acq = self._acquisition(sweep)
+        try:
+            self._tell_clock()
+            self.scope.configure(acq)
+            self.scope.arm()
+            self.stimulator.deliver(current_mA, pulse_width_ms)
+            self.scope.wait_triggered(self.profile.timeout_ms * 1e-3 + acq.window_s)
+            codes, pre = self.scope.read_waveform()
+        except BaseException:
+            self.all_outputs_off()
+            raise
+        return self._sweep(codes, pre, StimulusInfo(current_mA, pulse_width_ms))
+
+    def stimulate_train(
+        self, current_mA: float, pulse_width_ms: float, rate_hz: float, count: int,
+        sweep: SweepSettings,
+    ) -> list[Sweep]:
+        """RNS: `count` pulses at `rate_hz`, one sweep per pulse (scope segmented memory).
+
+        The train occupies the bench clock for its duration, so fast-time callers see the
+        same spacing to the next stimulus as real time."""
+        self.stimulator.check_train(current_mA, pulse_width_ms, rate_hz, count)
+        if sweep.window_ms * 1e-3 >= 1.0 / rate_hz:
+            raise StimulusLimitError(
+                "stimulator", self.generator.resource,
+                f"sweep window {sweep.window_ms:g} ms must be shorter than the "
+                f"{1000.0 / rate_hz:g} ms between pulses")
+        if count < 2:
+            return [self.stimulate_and_record(current_mA, pulse_width_ms, sweep)]
+        acq = self._acquisition(sweep, segments=count)
+        duration = (count - 1) / rate_hz
+        started = self.clock.now()
+        try:
+            self._tell_clock()
+            self.scope.configure(acq)
+            self.scope.arm()
+            timeout = self.profile.timeout_ms * 1e-3 + duration + acq.window_s
+            self.stimulator.deliver_train(current_mA, pulse_width_ms, rate_hz, count,
+                                          lambda: self.scope.wait_triggered(timeout))
+            sweeps = [self._sweep(*self.scope.read_segment(k),
+                                  StimulusInfo(current_mA, pulse_width_ms, k - 1, rate_hz))
+                      for k in range(1, count + 1)]
+        except BaseException:
+            self.all_outputs_off()
+            raise
+        self.clock.sleep(duration - (self.clock.now() - started))
+        return sweeps
+
+    def record_continuous(
+        self, duration_ms: float, sample_rate_hz: float, sensitivity_mV_per_div: float
+    ) -> Sweep:
+        """Needle EMG: `duration_ms` of free-running signal at `sample_rate_hz` (auto sweep,
+        long memory), no stimulus. t0 = 0 is the start of the capture."""
+        if not (0 < duration_ms <= MAX_CONTINUOUS_MS and 1e3 <= sample_rate_hz <= 1e6):
+            raise ValueError(f"continuous capture of {duration_ms:g} ms at {sample_rate_hz:g} Hz"
+                             f" outside (0, {MAX_CONTINUOUS_MS:g}] ms and 1 kHz–1 MHz")
+        points = round(duration_ms * 1e-3 * sample_rate_hz)
+        if points > MAX_CONTINUOUS_POINTS:
+            raise ValueError(f"{points} points exceed the {MAX_CONTINUOUS_POINTS} the scope holds")
+        window = points / sample_rate_hz
+        acq = replace(self._acquisition(SweepSettings(window * 1e3, 0.0, sensitivity_mV_per_div,
+                                                      points)), free_running=True)
+        try:
+            self.all_outputs_off()
+            self.scope.configure(acq)
+            self.scope.digitize()
+            codes, pre = self.scope.read_waveform()
+        except BaseException:
+            self.all_outputs_off()
+            raise
+        return self._sweep(codes, pre, StimulusInfo(0.0, 0.0))
+
+    def _tell_clock(self) -> None:
+        if self.subject_link is not None:
+            self.subject_link.set_clock(self.clock.now())
 
     def all_outputs_off(self) -> None:
         self.stimulator.force_off()
@@ -245,8 +334,11 @@ def open_bench(
     clock: Clock | None = None,
     subject_dir: Path | str | None = None,
     seed: int | None = None,
+    sim_time_scale: float = 1.0,
 ) -> Bench:
-    """Open the named profile; for kind "sim" start the simulated bench process first."""
+    """Open the named profile; for kind "sim" start the simulated bench process first.
+
+    `sim_time_scale` > 1 plays stimulus trains faster than real time (tests)."""
     profiles = load_bench_config(config_path)
     if profile not in profiles:
         path = profiles[next(iter(profiles))].path
@@ -259,7 +351,7 @@ def open_bench(
     if seed is None:
         env = os.environ.get("EDXBENCH_SIM_SEED")
         seed = int(env) if env else secrets.randbelow(2**31)
-    process, resources = _start_sim(prof, seed, subject_dir)
+    process, resources = _start_sim(prof, seed, subject_dir, sim_time_scale)
     try:
         bench = Bench.connect(prof, resources, clock, sim_seed=seed)
     except BaseException:
@@ -271,10 +363,11 @@ def open_bench(
 
 
 def _start_sim(
-    profile: BenchProfile, seed: int, subject_dir: Path | str | None
+    profile: BenchProfile, seed: int, subject_dir: Path | str | None, time_scale: float = 1.0
 ) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
     cmd = [sys.executable, "-m", "instruments.sim", "--port", "0", "--seed", str(seed),
-           "--config", str(profile.path), "--profile", profile.name]
+           "--config", str(profile.path), "--profile", profile.name,
+           "--time-scale", repr(time_scale)]
     if subject_dir:
         cmd += ["--subjects", str(subject_dir)]
     env = dict(os.environ)

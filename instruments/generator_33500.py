@@ -60,7 +60,11 @@ class Generator33500(ScpiDriver):
         self.t.write(f"OUTP{channel} {'ON' if on else 'OFF'}")
 
     def output_is_on(self, channel: int = 1) -> bool:
-        return self.t.query(f"OUTP{channel}?") == "1"
+        reply = self.t.query(f"OUTP{channel}?")
+        if reply not in ("0", "1"):
+            raise InstrumentProtocolError(self.t.role, self.t.resource,
+                                          f"OUTP{channel}? answered {reply!r}")
+        return reply == "1"
 
     def clear_status(self) -> None:
         self.t.write("*CLS")
@@ -90,6 +94,9 @@ class Generator33500(ScpiDriver):
         self.t.write(f"SOUR{channel}:BURS:NCYC {cycles}")
         self.t.write(f"TRIG{channel}:SOUR BUS")
         self.t.write(f"SOUR{channel}:BURS:STAT ON")
+
+    def set_burst_cycles(self, cycles: int, channel: int = 1) -> None:
+        self.t.write(f"SOUR{channel}:BURS:NCYC {cycles}")
 
     def trigger(self) -> None:
         self.t.write("*TRG")

@@ -4,6 +4,11 @@ Commands and the waveform preamble follow the Keysight InfiniiVision 3000T
 X-Series Oscilloscopes Programmer's Guide (:TIMebase, :CHANnel<n>, :TRIGger:EDGE,
 :ACQuire, :SINGle, :TER?, :OPERegister:CONDition?, :WAVeform). Volts are
 (code − yreference) × yincrement + yorigin.
+
+Trains (RNS) use segmented memory: :ACQuire:MODE SEGMented with :ACQuire:SEGMented:COUNt
+N stores one segment per stimulus trigger; each is read back after
+:ACQuire:SEGMented:INDex k. Free-running capture (needle EMG) uses :TRIGger:SWEep AUTO
+and :DIGitize, which acquires at once when nothing triggers.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ class Acquisition:
     pretrigger_s: float
     points: int
     trigger_level_v: float
+    segments: int = 1  # > 1: segmented memory, one segment per trigger
+    free_running: bool = False  # auto sweep on the signal channel, captured by :DIGitize
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ class InfiniiVisionScope(ScpiDriver):
         super().__init__(transport)
         self.identify(is_infiniivision, "Keysight InfiniiVision X-series oscilloscope")
         self.acquisition: Acquisition | None = None
+        self._segmented = False
 
     def configure(self, acq: Acquisition) -> None:
         """Single-shot capture on the EXT (stimulus sync) edge; no-op if unchanged."""
@@ -78,6 +86,16 @@ class InfiniiVisionScope(ScpiDriver):
             return
         self.acquisition = None
         c = acq.channel
+        if acq.free_running:
+            trigger = [":TRIG:SWE AUTO", f":TRIG:EDGE:SOUR CHAN{c}", ":TRIG:EDGE:SLOP POS",
+                       f":TRIG:EDGE:LEV {fmt(acq.volts_per_div * 4)}"]
+        else:
+            trigger = [":TRIG:SWE NORM", ":TRIG:EDGE:SOUR EXT", ":TRIG:EDGE:SLOP POS",
+                       f":TRIG:EDGE:LEV {fmt(acq.trigger_level_v)}"]
+        if acq.segments > 1:
+            mode = [":ACQ:MODE SEGM", f":ACQ:SEGM:COUN {acq.segments}"]
+        else:
+            mode = [":ACQ:MODE RTIM"] if self._segmented else []
         for message in (
             ":STOP",
             ":TIM:REF CENT",
@@ -86,11 +104,9 @@ class InfiniiVisionScope(ScpiDriver):
             f":CHAN{c}:SCAL {fmt(acq.volts_per_div)}",
             f":CHAN{c}:OFFS {fmt(acq.offset_v)}",
             f":CHAN{c}:COUP DC",
-            ":TRIG:SWE NORM",
-            ":TRIG:EDGE:SOUR EXT",
-            ":TRIG:EDGE:SLOP POS",
-            f":TRIG:EDGE:LEV {fmt(acq.trigger_level_v)}",
+            *trigger,
             ":ACQ:TYPE HRES",
+            *mode,
             f":WAV:SOUR CHAN{c}",
             ":WAV:FORM WORD",
             ":WAV:BYT LSBF",
@@ -99,8 +115,22 @@ class InfiniiVisionScope(ScpiDriver):
             f":WAV:POIN {acq.points}",
         ):
             self.t.write(message)
+        self._segmented = acq.segments > 1
         self.check_errors("configuring the acquisition")
         self.acquisition = acq
+
+    def digitize(self) -> None:
+        """Acquire now (free-running channel) and wait until the acquisition is complete."""
+        assert self.acquisition is not None
+        self.t.write(f":DIG CHAN{self.acquisition.channel}")
+        reply = self.t.query("*OPC?")
+        if reply.lstrip("+") != "1":
+            raise InstrumentProtocolError(self.t.role, self.t.resource, f"*OPC? answered {reply!r}")
+
+    def read_segment(self, index: int) -> tuple[np.ndarray, Preamble]:
+        """Codes and preamble of segment `index` (1-based) of a segmented acquisition."""
+        self.t.write(f":ACQ:SEGM:IND {index}")
+        return self.read_waveform()
 
     def arm(self, timeout_s: float = 2.0) -> None:
         """Clear the trigger event register, start a single acquisition, wait until armed."""
@@ -108,7 +138,7 @@ class InfiniiVisionScope(ScpiDriver):
         self.t.write(":SINGle")
         deadline = time.monotonic() + timeout_s
         while True:
-            condition = int(float(self.t.query(":OPER:COND?")))
+            condition = int(self.number(":OPER:COND?"))
             if condition & OPER_WAIT_TRIG:
                 return
             if time.monotonic() > deadline:
@@ -119,7 +149,7 @@ class InfiniiVisionScope(ScpiDriver):
     def wait_triggered(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         while True:
-            if int(float(self.t.query(":TER?"))) == 1:
+            if int(self.number(":TER?")) == 1:
                 return
             if time.monotonic() > deadline:
                 raise InstrumentTimeout(self.t.role, self.t.resource,

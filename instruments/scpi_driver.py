@@ -35,6 +35,22 @@ class ScpiDriver:
         self.idn = idn
         return idn
 
+    def reconnect(self, supported: Callable[[list[str]], bool] | None = None,
+                  family: str = "") -> None:
+        """Open the session again (after a drop or a restart) and re-check *IDN?."""
+        self.t.reopen()
+        if supported is not None:
+            self.identify(supported, family)
+
+    def number(self, message: str) -> float:
+        """Query a number; a reply that is not one is a protocol error naming the query."""
+        reply = self.t.query(message)
+        try:
+            return float(reply)
+        except ValueError:
+            raise InstrumentProtocolError(
+                self.t.role, self.t.resource, f"{message} answered {reply!r}") from None
+
     def errors(self, limit: int = 32) -> list[str]:
         """Drain SYST:ERR? until it answers 0 (the queue is finite; so is this loop)."""
         found = []

@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass
 from typing import ParamSpec, TypeVar
 
 from instruments.clock import Clock, RealClock
-from instruments.errors import InstrumentProtocolError, StimulusLimitError
-from instruments.generator_33500 import Generator33500, PulseSettings
+from instruments.errors import InstrumentError, InstrumentProtocolError, StimulusLimitError
+from instruments.generator_33500 import Generator33500, PulseSettings, is_33500
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -25,6 +25,7 @@ R = TypeVar("R")
 PULSE_PERIOD_S = 0.01  # within a burst of one; must exceed any allowed width
 MIN_GENERATOR_V = 0.001  # smallest high level the generator can set (1 mVpp)
 READBACK_REL_TOL = 1e-3
+MAX_TRAIN_PULSES = 500  # RNS trains are 10 at 3 Hz or up to ~50 at 20–50 Hz
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,19 @@ class ConstantCurrentStimulator:
     # --- safety ---------------------------------------------------------------
     def _refuse(self, detail: str) -> StimulusLimitError:
         return StimulusLimitError(self.role, self.generator.resource, detail)
+
+    def check_train(self, current_mA: float, pulse_width_ms: float, rate_hz: float,
+                    count: int) -> None:
+        """Limits for a train: each pulse as `check`, the rate within the profile's ceiling."""
+        self.check(current_mA, pulse_width_ms)
+        if not (math.isfinite(rate_hz) and rate_hz > 0):
+            raise self._refuse(f"train rate {rate_hz:g} Hz must be a positive number")
+        if rate_hz > self.limits.max_rate_hz:
+            raise self._refuse(f"train rate {rate_hz:g} Hz exceeds {self.limits.max_rate_hz:g} Hz")
+        if not 1 <= count <= MAX_TRAIN_PULSES:
+            raise self._refuse(f"train of {count} pulses outside 1–{MAX_TRAIN_PULSES}")
+        if pulse_width_ms * 1e-3 >= 0.5 / rate_hz:
+            raise self._refuse(f"pulse width {pulse_width_ms:g} ms too long for {rate_hz:g} Hz")
 
     def check(self, current_mA: float, pulse_width_ms: float) -> None:
         """Raise StimulusLimitError if the request is outside the limits (sends nothing)."""
@@ -114,9 +128,16 @@ class ConstantCurrentStimulator:
             )
 
     def force_off(self) -> None:
-        # Best effort: if this fails too, the original error is the one to report.
-        with contextlib.suppress(Exception):
+        """Best effort, and the original error is the one to report. If the link itself
+        failed (dropped, timed out, restarted), open it again once to switch off."""
+        try:
             self.output_off()
+        except InstrumentError:
+            with contextlib.suppress(Exception):
+                self.generator.reconnect(is_33500, "Keysight 33500B/33600A generator")
+                self.output_off()
+        except Exception:
+            pass
 
     # --- operation ------------------------------------------------------------------
     def _connect(self) -> None:
@@ -152,7 +173,41 @@ class ConstantCurrentStimulator:
             self.output_off()
         return settings
 
-    def _verify(self, s: PulseSettings, volts: float, width_s: float) -> None:
+    def deliver_train(self, current_mA: float, pulse_width_ms: float, rate_hz: float,
+                      count: int, wait_done: Callable[[], None]) -> PulseSettings:
+        """`count` pulses at `rate_hz` from one trigger (generator burst); the output stays
+        on until `wait_done` returns (the scope has every response), then goes off."""
+        self.check_train(current_mA, pulse_width_ms, rate_hz, count)
+        return self._safe(self._deliver_train, current_mA, pulse_width_ms, rate_hz, count,
+                          wait_done)
+
+    def _deliver_train(self, current_mA: float, pulse_width_ms: float, rate_hz: float,
+                       count: int, wait_done: Callable[[], None]) -> PulseSettings:
+        g, c = self.generator, self.channel
+        volts = current_mA / self.mA_per_volt
+        try:
+            g.set_pulse_width(pulse_width_ms * 1e-3, c)
+            g.set_pulse_period(1.0 / rate_hz, c)
+            g.set_burst_cycles(count, c)
+            g.set_high(volts, c)
+            settings = g.pulse_settings(c)
+            self._verify(settings, volts, pulse_width_ms * 1e-3, cycles=count)
+            self.last_settings = settings
+            try:
+                g.output(True, c)
+                g.trigger()
+                started = self.clock.now()
+                wait_done()
+                # The last pulse left (count − 1) periods after the first, on this clock.
+                self.last_stimulus_at = max(self.clock.now(), started + (count - 1) / rate_hz)
+            finally:
+                self.output_off()
+        finally:
+            g.set_burst_cycles(1, c)
+            g.set_pulse_period(PULSE_PERIOD_S, c)
+        return settings
+
+    def _verify(self, s: PulseSettings, volts: float, width_s: float, cycles: int = 1) -> None:
         problems = []
         if s.function != "PULS":
             problems.append(f"function {s.function}")
@@ -164,8 +219,8 @@ class ConstantCurrentStimulator:
             problems.append(f"low level {s.low_v:g} V instead of 0 V")
         if not math.isclose(s.width_s, width_s, rel_tol=READBACK_REL_TOL, abs_tol=1e-9):
             problems.append(f"pulse width {s.width_s:g} s instead of {width_s:g} s")
-        if not s.burst or s.burst_cycles != 1 or s.trigger_source != "BUS":
-            problems.append("not a single bus-triggered burst")
+        if not s.burst or s.burst_cycles != cycles or s.trigger_source != "BUS":
+            problems.append(f"not a bus-triggered burst of {cycles}")
         if problems:
             errors = self.generator.errors()
             raise InstrumentProtocolError(

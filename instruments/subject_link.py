@@ -6,6 +6,8 @@ There is no real counterpart: on a real bench these are the operator's hands, an
 
 from __future__ import annotations
 
+import json
+
 from instruments.errors import SubjectError
 from instruments.scpi_driver import ScpiDriver
 from instruments.transport import Transport
@@ -62,3 +64,44 @@ class SubjectLink(ScpiDriver):
 
     def seed(self, value: int) -> None:
         self.t.write(f"SYST:SEED {int(value)}")
+
+    def place_needle(self, muscle: str, side: str | None) -> None:
+        args = _quote(muscle) + (f",{_quote(side)}" if side else "")
+        self.t.write(f"NEED {args}")
+        found = self.errors()
+        if found:
+            raise self._refused(f"cannot place the needle in {muscle}: {found[0]}")
+
+    def set_effort(self, level: float) -> None:
+        self.t.write(f"PAT:EFF {level:.6g}")
+        found = self.errors()
+        if found:
+            raise self._refused(f"effort {level:g}: {found[0]}")
+
+    def set_clock(self, seconds: float) -> None:
+        """Tell the patient the bench clock (post-exercise timing follows the bench's time)."""
+        self.t.write(f"PAT:CLOC {seconds:.9g}")
+
+    def exercise(self, seconds: float) -> None:
+        self.t.write(f"PAT:EXER {seconds:.6g}")
+        found = self.errors()
+        if found:
+            raise self._refused(f"exercise {seconds:g} s: {found[0]}")
+
+    def header(self) -> dict[str, object]:
+        payload = self.t.read_block("SUBJ:HEAD?")
+        try:
+            value = json.loads(payload)
+        except ValueError:
+            raise self._refused(f"subject header is not JSON: {payload[:60]!r}") from None
+        if not isinstance(value, dict):
+            raise self._refused("subject header is not a mapping")
+        return value
+
+    def inject_fault(self, role: str, kind: str, count: int = 1, value: float = 0.0,
+                     match: str = "") -> None:
+        """Sim only: make the instrument in `role` misbehave (see instruments/sim/faults.py)."""
+        self.t.write(f"FAUL:INJ {_quote(role)},{_quote(kind)},{count},{value:g},{_quote(match)}")
+        found = self.errors()
+        if found:
+            raise self._refused(f"cannot inject {kind} into {role}: {found[0]}")

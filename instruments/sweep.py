@@ -9,8 +9,13 @@ import numpy as np
 
 @dataclass(frozen=True)
 class StimulusInfo:
+    """What produced a sweep. Trains: `train_index` (0-based) and `rate_hz` of the train.
+    Continuous (needle) captures: current 0."""
+
     current_mA: float
     pulse_width_ms: float
+    train_index: int = 0
+    rate_hz: float | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,3 +43,15 @@ class Sweep:
 
     def times(self) -> np.ndarray:
         return self.t0 + np.arange(self.codes.size) / self.sample_rate
+
+
+def average_volts(sweeps: list[Sweep]) -> np.ndarray:
+    """Point-by-point mean in volts of sweeps with the same timebase (SNAP averaging)."""
+    if not sweeps:
+        raise ValueError("nothing to average")
+    first = sweeps[0]
+    for s in sweeps[1:]:
+        if s.codes.size != first.codes.size or s.sample_rate != first.sample_rate or (
+                s.t0 != first.t0):
+            raise ValueError("sweeps to average must share points, sample rate and t0")
+    return np.mean([s.volts() for s in sweeps], axis=0)

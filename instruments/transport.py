@@ -5,6 +5,10 @@ termination (the defaults make *IDN? and binary reads time out), turns Nagle off
 on raw sockets (pyvisa-py 0.8.1 rejects VI_ATTR_TCPIP_NODELAY, so the option is set
 on the session's socket), reads definite-length blocks byte-exactly, and converts
 every PyVISA or socket failure into an `InstrumentError` naming role and resource.
+
+After a timeout or a broken block the session may still hold a late or partial reply
+that the next query would read as its own answer, so the session is reopened before
+it is used again (`reopen`, also how a dropped connection is re-established).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from instruments.errors import (
     InstrumentTimeout,
 )
 
+BLOCK_CHUNK = 65536
 _rm_lock = threading.Lock()
 _resource_manager: Any = None
 
@@ -52,25 +57,40 @@ class Transport:
         self.role = role
         self.timeout_ms = timeout_ms
         self.block_terminator = block_terminator
+        self.open_timeout_ms = open_timeout_ms
         self._lock = threading.Lock()
         self._inst: Any = None
+        self._suspect = False  # a reply may be pending or half-read: reopen before reuse
+        self._open()
+
+    def _open(self) -> None:
         try:
             inst = _manager().open_resource(
-                resource,
-                open_timeout=open_timeout_ms,
+                self.resource,
+                open_timeout=self.open_timeout_ms,
                 read_termination="\n",
                 write_termination="\n",
-                timeout=timeout_ms,
+                timeout=self.timeout_ms,
             )
         except Exception as exc:
-            raise InstrumentConnectionError(role, resource, f"cannot open: {_describe(exc)}") \
-                from exc
+            raise InstrumentConnectionError(
+                self.role, self.resource, f"cannot open: {_describe(exc)}") from exc
         self._inst = inst
+        self._suspect = False
         try:
             self._prepare_socket()
         except BaseException:
             self.close()
             raise
+
+    def reopen(self) -> None:
+        """Close and open the session again (after a dropped connection or a timeout)."""
+        with self._lock:
+            inst, self._inst = self._inst, None
+            if inst is not None:
+                with contextlib.suppress(Exception):
+                    inst.close()
+            self._open()
 
     def _prepare_socket(self) -> None:
         """Check the raw socket really connected, then turn Nagle off.
@@ -92,6 +112,7 @@ class Transport:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def _fail(self, what: str, exc: Exception) -> InstrumentError:
+        self._suspect = True
         if isinstance(exc, InstrumentError):
             return exc
         text = _describe(exc)
@@ -106,6 +127,11 @@ class Transport:
     def _require_open(self, what: str) -> Any:
         if self._inst is None:
             raise InstrumentConnectionError(self.role, self.resource, f"{what}: session closed")
+        if self._suspect:
+            inst, self._inst = self._inst, None
+            with contextlib.suppress(Exception):
+                inst.close()
+            self._open()
         return self._inst
 
     def write(self, message: str) -> None:
@@ -139,7 +165,7 @@ class Transport:
                     )
                 digits = int(head[1:2])
                 length = int(bytes(inst.read_bytes(digits, break_on_termchar=False)))
-                payload = bytes(inst.read_bytes(length, break_on_termchar=False)) if length else b""
+                payload = self._payload(inst, message, length)
                 if self.block_terminator:
                     tail = bytes(inst.read_bytes(1, break_on_termchar=False))
                     if tail != b"\n":
@@ -149,11 +175,31 @@ class Transport:
                         )
                 return payload
             except ValueError as exc:
+                self._suspect = True
                 raise InstrumentProtocolError(
                     self.role, self.resource, f"{message}: bad block header ({exc})"
                 ) from exc
             except Exception as exc:
                 raise self._fail(message, exc) from exc
+
+    def _payload(self, inst: Any, message: str, length: int) -> bytes:
+        """Read `length` bytes in chunks, so a block that stops short says how short."""
+        parts: list[bytes] = []
+        got = 0
+        while got < length:
+            try:
+                chunk = bytes(inst.read_bytes(min(length - got, BLOCK_CHUNK),
+                                              break_on_termchar=False))
+            except Exception as exc:
+                if got == 0 or not isinstance(self._fail(message, exc), InstrumentTimeout):
+                    raise
+                raise InstrumentProtocolError(
+                    self.role, self.resource,
+                    f"{message}: truncated block, {got} of {length} bytes before the timeout",
+                ) from exc
+            parts.append(chunk)
+            got += len(chunk)
+        return b"".join(parts)
 
     def close(self) -> None:
         with self._lock:

@@ -17,7 +17,7 @@ import numpy as np
 from instruments.sim.physiology import muap_shape, stable_seed
 from instruments.sim.subject_spec import Nerve, SensoryRecording, Subject
 
-_T = np.arange(0.0, 0.03, 5e-6)  # noise-free grid for calibration
+CALIBRATION_STEP_S = 5e-6
 
 
 class SensoryResponseModel:
@@ -33,9 +33,13 @@ class SensoryResponseModel:
         self.weight = np.exp(-0.3 * self.z) * rng.lognormal(0.0, 0.2, n)
         self.quantile = rng.permutation(n).astype(float) / n + 0.5 / n
         self.arrival_s, self.conducting = self._conduction(rng)
-        self.width_s = self._solve_width()
         self.scale = 1.0
-        trace = self._sum(_T, 0, np.ones(n, dtype=bool))
+        # Calibration grid: from the fastest arrival to well past the configured peak.
+        onset = rec.onset_latency_ms * 1e-3
+        self._grid = np.arange(onset - 2e-4, rec.peak_latency_ms * 2e-3 + 2e-3,
+                               CALIBRATION_STEP_S)
+        self.width_s = self._solve_width()
+        trace = self._sum(self._grid, 0, np.ones(n, dtype=bool))
         self.scale = rec.snap_amplitude_uV * 1e-6 / -float(trace.min())
 
     def _conduction(self, rng: np.random.Generator) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -65,10 +69,11 @@ class SensoryResponseModel:
         """Bisection on the single-fibre width so the compound peak sits at the target."""
         target = self.rec.peak_latency_ms * 1e-3
         every = np.ones(self.rec.fibres, dtype=bool)
+        grid = self._grid
         lo, hi = 1e-5, 2e-3
-        for _ in range(40):
+        for _ in range(24):
             mid = 0.5 * (lo + hi)
-            peak = _T[int(np.argmin(self._sum(_T, 0, every, mid)))]
+            peak = grid[int(np.argmin(self._sum(grid, 0, every, mid)))]
             lo, hi = (mid, hi) if peak < target else (lo, mid)
         return 0.5 * (lo + hi)
 

@@ -60,11 +60,13 @@ class SubjectLinkSim(ScpiInstrument):
                 if not any(m.lower() == place.lower() for m in recordings):
                     raise ScpiError(-224, f"no recording {place} on {nerve}")
                 self.patient.recording = Placement(nerve, place)
+                self.patient.model()  # build it now, not inside a stimulus
             else:
                 sites = {s.name.lower() for r in recordings.values() for s in r.sites}
                 if place.lower() not in sites:
                     raise ScpiError(-224, f"no site {place} on {nerve}")
                 self.patient.stimulation = Placement(nerve, place)
+                self.patient.model()
 
         return setter
 
@@ -102,6 +104,7 @@ class SubjectLinkSim(ScpiInstrument):
             raise ScpiError(-224, f"side {side}")
         try:
             self.patient.place_needle(muscle, side or None)
+            self.patient.needle_model()
         except KeyError:
             raise ScpiError(-224, f"no muscle {muscle}") from None
 

@@ -83,5 +83,5 @@ def test_subject_errors_name_file_and_field(tmp_path: Path) -> None:
 
 
 def test_unknown_subject_lists_known(tmp_path: Path) -> None:
-    with pytest.raises(KeyError, match="available: .*cts-moderate, .*normal-adult"):
+    with pytest.raises(KeyError, match=r"available: .*cts-moderate, .*normal-adult"):
         find_subject("nobody")
