@@ -58,7 +58,7 @@ class Transport:
         self.timeout_ms = timeout_ms
         self.block_terminator = block_terminator
         self.open_timeout_ms = open_timeout_ms
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # reopen() closes inside the lock
         self._inst: Any = None
         self._suspect = False  # a reply may be pending or half-read: reopen before reuse
         self._open()
