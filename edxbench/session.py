@@ -21,13 +21,16 @@ from engine.protocol import Protocol, load_protocol, load_protocol_text
 from engine.reference import EMPTY_REFERENCE, load_reference
 from engine.resume import ResumePoint, resume_point
 from engine.runner import Run
-from instruments.bench import Bench, open_bench
+from instruments.bench import Bench, available_subjects, open_bench
 from instruments.clock import FastClock, RealClock
 from storage.database import open_database
 from storage.queries import find_run_id, get_run, mark_interrupted, running_runs
 from storage.recorder import RunRecorder
 
 # Pseudonymous ids only: a code, never a name or a birth date.
+__all__ = ["Session", "available_subjects", "detect_interrupted", "open_resume_session",
+           "open_session"]
+
 RESUMABLE = ("interrupted", "failed", "stopped")
 SUBJECT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 

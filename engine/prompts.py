@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 PromptKind = Literal["confirm", "number", "choice", "text", "review"]
+
+
+def _nothing() -> None:
+    """Default announcement: nobody to tell."""
 
 REVIEW_CHOICES = ("accept", "repeat")
 
@@ -77,11 +82,14 @@ class Prompt:
 
 
 class Prompter(Protocol):
-    """Answers prompts for the engine; `source` names the face for the audit log."""
+    """Answers prompts for the engine; `source` names the face for the audit log.
+
+    `announce` is called once the prompt can be answered, so a face that hears about the
+    prompt from the announcement can never answer too early."""
 
     source: str
 
-    def ask(self, prompt: Prompt) -> Any: ...
+    def ask(self, prompt: Prompt, announce: Callable[[], None] = _nothing) -> Any: ...
 
     def cancel(self) -> None: ...
 
@@ -93,7 +101,8 @@ class HeadlessPrompter:
         self.answers = dict(answers or {})
         self.source = "headless"
 
-    def ask(self, prompt: Prompt) -> Any:
+    def ask(self, prompt: Prompt, announce: Callable[[], None] = _nothing) -> Any:
+        announce()
         if prompt.id in self.answers:
             self.source = "answers-file"
             return prompt.validate(self.answers[prompt.id])
@@ -122,12 +131,13 @@ class ChannelPrompter:
     def pending(self) -> Prompt | None:
         return self._pending
 
-    def ask(self, prompt: Prompt) -> Any:
+    def ask(self, prompt: Prompt, announce: Callable[[], None] = _nothing) -> Any:
         with self._lock:
             if self._cancelled:
                 raise PromptCancelled(prompt.id)
             self._pending = prompt
             self._ready.clear()
+        announce()
         self._ready.wait()
         with self._lock:
             self._pending = None

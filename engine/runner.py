@@ -201,9 +201,9 @@ class Run:
             subscriber(event)
 
     def _ask(self, seq: int, prompt: Prompt, *, cancellable: bool = True) -> Any:
-        self._emit(ev.PromptRequested(self.run_id, seq, prompt))
         try:
-            value = self.prompter.ask(prompt)
+            value = self.prompter.ask(
+                prompt, lambda: self._emit(ev.PromptRequested(self.run_id, seq, prompt)))
         except PromptCancelled:
             if cancellable:
                 raise RunCancelled() from None

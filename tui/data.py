@@ -43,7 +43,7 @@ class StorageSource:
         return [ProtocolEntry(p.id, p.title, Path(p.path)) for p in list_protocols()]
 
     def subjects(self) -> list[str]:
-        from instruments.bench import available_subjects
+        from edxbench.session import available_subjects
 
         return list(available_subjects())
 

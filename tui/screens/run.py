@@ -36,12 +36,6 @@ if TYPE_CHECKING:
     from tui.app import EdxApp
     from tui.data import ProtocolEntry
 
-# The engine posts PromptRequested just before it blocks in ask(); an answer that beats
-# it there is retried for up to this long before it is reported.
-ANSWER_RETRY_S = 0.02
-ANSWER_RETRIES = 250
-
-
 class RunScreen(Screen[None]):
     """Owns one engine run from start to summary."""
 
@@ -225,15 +219,12 @@ class RunScreen(Screen[None]):
 
     @on(PromptForm.Submitted)
     def _answer(self, message: PromptForm.Submitted) -> None:
-        self._deliver(message.prompt_id, message.value, 0)
+        self._deliver(message.prompt_id, message.value)
 
-    def _deliver(self, prompt_id: str, value: Any, tries: int) -> None:
+    def _deliver(self, prompt_id: str, value: Any) -> None:
+        """The engine announces a prompt only once it waits for it, so answer at once."""
         form = self.query_one(PromptForm)
         if form.prompt is None or form.prompt.id != prompt_id or not self.active:
-            return
-        pending = self.prompter.pending
-        if (pending is None or pending.id != prompt_id) and tries < ANSWER_RETRIES:
-            self.set_timer(ANSWER_RETRY_S, lambda: self._deliver(prompt_id, value, tries + 1))
             return
         try:
             self.prompter.answer(prompt_id, value)
