@@ -9,8 +9,8 @@ import stat
 from pathlib import Path
 
 import pytest
-import yaml
 
+from instruments.sim.subject_spec import find_subject
 from storage.audit import verify_chain
 from storage.database import open_database
 from storage.queries import get_run, load_trace
@@ -20,12 +20,13 @@ SEED = {"EDXBENCH_SIM_SEED": "1234"}
 
 
 def subject_truth(name: str) -> dict:
-    data = yaml.safe_load((ROOT / "data" / "subjects" / f"{name}.yaml").read_text())
-    apb = data["nerves"]["median"]["recordings"]["APB"]
-    elbow = next(site for site in apb["sites"] if site["name"] == "elbow")
-    return {"distal_latency_ms": apb["distal_latency_ms"],
-            "velocity_m_s": elbow["segment"]["velocity_m_s"],
-            "amplitude_mV": apb["cmap_amplitude_mV"]}
+    """The virtual subject's configured values (base subject with its presets applied)."""
+    apb = find_subject(name).nerves["median"].recordings["APB"]
+    elbow = next(site for site in apb.sites if site.name == "elbow")
+    assert elbow.segment is not None
+    return {"distal_latency_ms": apb.distal_latency_ms,
+            "velocity_m_s": elbow.segment.velocity_m_s,
+            "amplitude_mV": apb.cmap_amplitude_mV}
 
 
 def value(doc: dict, step: str, name: str) -> dict:
