@@ -23,6 +23,8 @@ RATE_GAIN_HZ_PER_EFFORT = 40.0  # rate coding: Hz gained per unit of effort abov
 FIRST_THRESHOLD = 0.02  # effort (0–1) that recruits the first unit
 LAST_THRESHOLD = 0.75  # all units recruited by 75 % of maximal effort
 ISI_CV = 0.12  # voluntary firing variability
+WARP = 2.5  # steepness of the main spike relative to the slow initial/terminal phases
+DURATION_FRACTION = 0.05
 # Generators of spontaneous activity near the needle for each grade 0..4+ (sim model).
 GRADE_GENERATORS = (0, 1, 3, 6, 12)
 
@@ -35,11 +37,27 @@ class Unit:
     phases: int
 
 
+def _shape(phases: int, x: np.ndarray) -> np.ndarray:
+    """`phases` alternating lobes (first positive); time is warped (tanh) so the middle
+    lobes are sharp, as a MUAP's main spike is, and the first and last lobes slow."""
+    warped = 0.5 + 0.5 * np.tanh(WARP * (2 * x - 1)) / np.tanh(WARP)
+    return np.sin(phases * np.pi * warped) * np.sin(np.pi * x) ** 0.6
+
+
+def _support_factor(phases: int) -> float:
+    """Support / duration, where duration is the span above 5 % of peak-to-peak
+    (how MUAP duration is measured), so the configured duration is what is measured."""
+    x = (np.arange(4000) + 0.5) / 4000
+    w = _shape(phases, x)
+    above = np.nonzero(np.abs(w) >= DURATION_FRACTION * (w.max() - w.min()))[0]
+    return 1.0 / float(x[above[-1]] - x[above[0]])
+
+
 def muap_template(unit: Unit, fs: float) -> np.ndarray:
-    """Volts: `phases` alternating lobes (first positive) under a soft window, exact p2p."""
-    n = max(round(unit.duration_ms * 1e-3 * fs), 4)
+    """Volts at `fs`, exact peak-to-peak amplitude and 5 %-threshold duration."""
+    n = max(round(unit.duration_ms * 1e-3 * fs * _support_factor(unit.phases)), 4)
     x = (np.arange(n) + 0.5) / n
-    wave = np.sin(unit.phases * np.pi * x) * np.sin(np.pi * x) ** 0.6
+    wave = _shape(unit.phases, x)
     return wave * (unit.amplitude_uV * 1e-6 / float(wave.max() - wave.min()))
 
 
@@ -140,6 +158,7 @@ def _spontaneous(kind: str, amp_uV: float, dur_ms: float, fs: float) -> np.ndarr
     if kind == "fib":
         wave = np.sin(2 * np.pi * x) * np.sin(np.pi * x) ** 0.6
     else:
-        wave = np.exp(-((x - 0.06) / 0.03) ** 2) - 0.25 * np.sin(np.pi * np.clip(
-            (x - 0.08) / 0.92, 0, 1)) ** 0.8
+        u = np.clip((x - 0.06) / 0.94, 0.0, 1.0)
+        wave = np.exp(-((x - 0.06) / 0.03) ** 2) - 0.35 * np.minimum(1.0, u / 0.05) * (
+            1.0 - u) ** 1.5
     return wave * (amp_uV * 1e-6 / float(wave.max() - wave.min()))

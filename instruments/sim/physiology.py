@@ -20,12 +20,17 @@ from instruments.sim.subject_spec import MotorRecording, Nerve, Subject
 # Positive-phase shape constant: negative phase lasts 2·T, the positive phase
 # peaks at about a third of the negative one.
 _SHAPE_C = 2.0
+_TAPER = 4.0
 
 
 def muap_shape(x: np.ndarray) -> np.ndarray:
-    """Unit MUAP of normalised time x = τ/T: 0 before takeoff, slope −e at takeoff."""
+    """Unit MUAP of normalised time x = τ/T: 0 before takeoff, slope −e at takeoff.
+
+    The positive phase is tapered (exp(−(x/4)⁴)) so the potential is back at baseline by
+    x ≈ 7, as a real CMAP is well before the F-wave and H-reflex windows."""
     xp = np.maximum(x, 0.0)
-    return np.where(x > 0.0, -xp * np.exp(1.0 - xp) * (1.0 - xp / _SHAPE_C), 0.0)
+    wave = -xp * np.exp(1.0 - xp - (xp / _TAPER) ** 4) * (1.0 - xp / _SHAPE_C)
+    return np.where(x > 0.0, wave, 0.0)
 
 
 def stable_seed(*parts: str) -> int:
