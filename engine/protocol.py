@@ -98,15 +98,30 @@ class StimulateStep(Step):
     sweep: SweepSpec = field(default_factory=lambda: SweepSpec(20.0, 2.0, 2.0, 2000))
     artefact_ms: float = 1.0  # measurement search starts after the stimulus artefact
     min_snr: float = 5.0  # a response smaller than this many noise SDs is "no response"
+    measure: str = "cmap"  # cmap (motor, mV) | snap (sensory, µV)
+    averages: int = 1  # sweeps averaged for the final response (SNAPs at low SNR)
 
 
 @dataclass(frozen=True)
 class ComputeStep(Step):
+    """Derived values: velocities, differences, sums, amplitude drops across a segment.
+
+    Operands name earlier measurements as "step.measurement" (e.g. "wrist.onset_latency").
+    """
+
     quantity: str = "conduction_velocity"
-    segment: str = ""
+    segment: str = ""  # where the result belongs: a segment or a comparison's name
     proximal: str = ""
     distal: str = ""
     distance: str = ""  # id of the input step that holds the segment length
+    terms: tuple[str, ...] = ()  # difference: (a, b) → a − b; sum: all added
+    unit: str = ""
+    nerve: str = ""  # for matching reference entries (defaults from the distal step)
+    recording: str = ""
+
+
+COMPUTE_QUANTITIES = ("conduction_velocity", "sensory_velocity", "difference", "sum",
+                      "amplitude_drop", "area_drop", "duration_increase")
 
 
 @dataclass(frozen=True)
@@ -236,18 +251,43 @@ def _parse_step(item: object, group: str, mark: Mark) -> Step:
     elif kind == "stimulate":
         step = _parse_stimulate(r, common)
     elif kind == "compute":
-        step = ComputeStep(
-            **common,
-            quantity=str(r.choice("quantity", ("conduction_velocity",), required=True)),
-            segment=str(r.identifier("segment", required=True)),
-            proximal=str(r.identifier("proximal", required=True)),
-            distal=str(r.identifier("distal", required=True)),
-            distance=str(r.identifier("distance", required=True)),
-        )
+        step = _parse_compute(r, common)
     else:
         step = CompareStep(**common)
     r.finish()
     return step
+
+
+def _parse_compute(r: FieldReader, common: dict) -> ComputeStep:
+    quantity = str(r.choice("quantity", COMPUTE_QUANTITIES, required=True))
+    needs = {
+        "conduction_velocity": ("proximal", "distal", "distance"),
+        "sensory_velocity": ("distal",),
+        "amplitude_drop": ("proximal", "distal"),
+        "area_drop": ("proximal", "distal"),
+        "duration_increase": ("proximal", "distal"),
+        "difference": ("terms",),
+        "sum": ("terms",),
+    }[quantity]
+    for key in needs:
+        if key not in r.mapping:
+            raise ProtocolError(r.mark, f"{r.what}: {quantity} needs '{key}'")
+    terms = tuple(str(t) for t in r.items("terms"))
+    if quantity == "difference" and len(terms) != 2:
+        raise r.error("terms", "must name exactly two measurements for a difference")
+    for index, term in enumerate(terms):
+        if term.count(".") != 1:
+            raise SourceError(r.items("terms").mark_of(index),
+                              f"{r.what}: term {term!r} must be 'step.measurement'")
+    return ComputeStep(
+        **common, quantity=quantity, segment=str(r.identifier("segment", required=True)),
+        proximal=str(r.identifier("proximal", "") or ""),
+        distal=str(r.identifier("distal", "") or ""),
+        distance=str(r.identifier("distance", "") or ""), terms=terms,
+        unit=str(r.text("unit", "") or ""),
+        nerve=str(r.identifier("nerve", "") or ""),
+        recording=str(r.text("recording", "") or ""),
+    )
 
 
 def _parse_stimulate(r: FieldReader, common: dict) -> StimulateStep:
@@ -296,6 +336,8 @@ def _parse_stimulate(r: FieldReader, common: dict) -> StimulateStep:
         sweep=sweep,
         artefact_ms=float(r.number("artefact_ms", 1.0, minimum=0.0, maximum=20, unit="ms")),
         min_snr=float(r.number("min_snr", 5.0, minimum=1.0, maximum=100)),
+        measure=str(r.choice("measure", ("cmap", "snap"), "cmap")),
+        averages=int(r.integer("averages", 1, minimum=1, maximum=500) or 1),
     )
 
 
@@ -314,12 +356,15 @@ def _check_references(steps: list[Step]) -> None:
             raise ProtocolError(step.mark, f"step id '{step.id}' is used twice "
                                            f"(first at line {seen[step.id].mark.line})")
         if isinstance(step, ComputeStep):
-            for label, ref, kind in (("proximal", step.proximal, StimulateStep),
-                                     ("distal", step.distal, StimulateStep),
-                                     ("distance", step.distance, InputStep)):
+            refs = [(label, ref, kind) for label, ref, kind in (
+                ("proximal", step.proximal, StimulateStep),
+                ("distal", step.distal, StimulateStep),
+                ("distance", step.distance, InputStep)) if ref]
+            refs += [("terms", term.split(".")[0], Step) for term in step.terms]
+            for label, ref, kind in refs:
                 target = seen.get(ref)
                 if not isinstance(target, kind):
-                    wanted = "stimulate" if kind is StimulateStep else "input"
+                    wanted = {StimulateStep: "stimulate", InputStep: "input"}.get(kind, "")
                     raise ProtocolError(step.field_marks.get(label, step.mark),
                                         f"step '{step.id}': {label} '{ref}' must name "
                                         f"an earlier {wanted} step")

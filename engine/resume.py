@@ -18,7 +18,7 @@ class ResumePoint:
     run_id: str
     completed: frozenset[int]  # seqs of steps already committed as done or skipped
     values: dict[str, float] = field(default_factory=dict)  # input step id → value
-    onsets: dict[str, float] = field(default_factory=dict)  # stimulate step id → onset ms
+    measured: dict[str, float] = field(default_factory=dict)  # "step.name" → value
     measurements: tuple[Measurement, ...] = ()
     safety: dict[str, Any] = field(default_factory=dict)  # checklist answers
 
@@ -31,8 +31,8 @@ def resume_point(stored_run: dict[str, Any]) -> ResumePoint:
     values = {step["step_id"]: float(step["result"]["value"]) for step in stored_run["steps"]
               if step["kind"] == "input" and step["status"] == "done"
               and "value" in step["result"]}
-    onsets = {m["step_id"]: float(m["value"]) for m in stored_run["measurements"]
-              if m["name"] == "onset_latency" and m["value"] is not None}
+    measured = {f"{m['step_id']}.{m['name']}": float(m["value"])
+                for m in stored_run["measurements"] if m["value"] is not None}
     measurements = tuple(
         Measurement(name=m["name"], value=m["value"], unit=m["unit"], site=m["site"],
                     lower=m["lower"], upper=m["upper"], outcome=m["outcome"],
@@ -42,4 +42,4 @@ def resume_point(stored_run: dict[str, Any]) -> ResumePoint:
     for step in stored_run["steps"]:
         if step["kind"] == "safety_checklist" and step["status"] == "done":
             safety = dict(step["result"].get("answers", {}))
-    return ResumePoint(stored_run["id"], completed, values, onsets, measurements, safety)
+    return ResumePoint(stored_run["id"], completed, values, measured, measurements, safety)

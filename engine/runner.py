@@ -17,8 +17,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
+
 import rustcore
 from engine import events as ev
+from engine.compute import compute, reference_keys
 from engine.ownership import this_owner
 from engine.prompts import AnswerError, Prompt, PromptCancelled, Prompter
 from engine.protocol import (
@@ -37,18 +40,27 @@ from engine.safety import SafetyState, StepTarget, decide, is_override, load_saf
 from engine.supramaximal import SupramaximalSearch
 from instruments.bench import Bench, SweepSettings
 from instruments.errors import InstrumentError
+from instruments.sweep import Sweep
 
 SOFTWARE_VERSION = "0.1.0"
 
-# rustcore output (SI) → measurement name, unit, factor to clinical units
-CMAP_QUANTITIES: tuple[tuple[str, str, str, float], ...] = (
-    ("onset", "onset_latency", "ms", 1e3),
-    ("neg_peak_latency", "neg_peak_latency", "ms", 1e3),
-    ("neg_amplitude", "neg_amplitude", "mV", 1e3),
-    ("p2p_amplitude", "p2p_amplitude", "mV", 1e3),
-    ("neg_duration", "neg_duration", "ms", 1e3),
-    ("neg_area", "neg_area", "mV·ms", 1e6),
-)
+# rustcore output (SI) → measurement name, unit, factor to clinical units, per response kind
+RESPONSE_QUANTITIES: dict[str, tuple[tuple[str, str, str, float], ...]] = {
+    "cmap": (
+        ("onset", "onset_latency", "ms", 1e3),
+        ("neg_peak_latency", "neg_peak_latency", "ms", 1e3),
+        ("neg_amplitude", "neg_amplitude", "mV", 1e3),
+        ("p2p_amplitude", "p2p_amplitude", "mV", 1e3),
+        ("neg_duration", "neg_duration", "ms", 1e3),
+        ("neg_area", "neg_area", "mV·ms", 1e6),
+    ),
+    "snap": (
+        ("onset", "onset_latency", "ms", 1e3),
+        ("neg_peak_latency", "peak_latency", "ms", 1e3),
+        ("neg_amplitude", "amplitude", "µV", 1e6),  # baseline to negative peak
+        ("p2p_amplitude", "p2p_amplitude", "µV", 1e6),
+    ),
+}
 
 
 class RunCancelled(Exception):
@@ -99,7 +111,8 @@ class Run:
         self._abort = threading.Event()
         self._done: frozenset[int] = resume.completed if resume else frozenset()
         self._values: dict[str, float] = dict(resume.values) if resume else {}
-        self._onsets: dict[str, float] = dict(resume.onsets) if resume else {}
+        # every measured value so far, "step.name" → value, for compute steps
+        self._measured: dict[str, float] = dict(resume.measured) if resume else {}
         self._measurements: list[ev.Measurement] = list(resume.measurements) if resume else []
         self._last_stimulus: float | None = None
         self.safety_data = load_safety()
@@ -243,6 +256,9 @@ class Run:
                         reason=str(exc)))
                     raise StepFailed(str(exc)) from None
             self._measurements.extend(completed.measurements)
+            for m in completed.measurements:
+                if m.value is not None:
+                    self._measured[f"{step.id}.{m.name}"] = m.value
             self._emit(completed)
             return
 
@@ -347,7 +363,7 @@ class Run:
         else:
             current = float(step.fixed_mA or 0.0)
         while True:
-            final = self._record(seq, step, current, "final")
+            final = self._record(seq, step, current, "final", traces)
             decision = self._ask(seq, Prompt(
                 id=f"{step.id}.review", kind="review",
                 text=f"{step.title}: accept this sweep or repeat it?",
@@ -358,10 +374,7 @@ class Run:
             traces.append(ev.TraceRecord("rejected", final.site, final.sweep, final.current_mA,
                                          final.pulse_width_ms, final.measures))
         final_index = len(traces) - 1
-        measurements = self._cmap_measurements(step, final.measures, final_index)
-        onset = final.measures.get("onset")
-        if onset is not None and onset == onset:
-            self._onsets[step.id] = float(onset) * 1e3
+        measurements = self._response_measurements(step, final.measures, final_index)
         result["final_current_mA"] = current
         return ev.StepCompleted(self.run_id, seq, step.id, step.kind, step.title, "done", started,
                                 traces=tuple(traces), measurements=tuple(measurements),
@@ -391,8 +404,33 @@ class Run:
             "supramaximal_confirmed": search.reached_plateau,
         }
 
-    def _record(self, seq: int, step: StimulateStep, current_mA: float,
-                role: str) -> ev.TraceRecord:
+    def _record(self, seq: int, step: StimulateStep, current_mA: float, role: str,
+                keep: list[ev.TraceRecord] | None = None) -> ev.TraceRecord:
+        """One response: a single sweep, or for `averages` > 1 the average of that many
+        (the raw sweeps are kept in `keep` with role "raw")."""
+        if role != "final" or step.averages <= 1:
+            return self._sweep_once(seq, step, current_mA, role)
+        raws = [self._sweep_once(seq, step, current_mA, "raw") for _ in range(step.averages)]
+        if keep is not None:
+            keep.extend(raws)
+        first = raws[0].sweep
+        stack = np.vstack([r.sweep.volts() for r in raws])
+        averaged = rustcore.average_sweeps(stack, first.sample_rate, first.t0,
+                                           reject_from=step.artefact_ms / 1e3)
+        if averaged["n_accepted"] == 0:
+            self._emit(ev.Notice(self.run_id, "warning", f"{step.title}: every sweep was "
+                                 "rejected as artefact; the average is empty"))
+        sweep = Sweep(averaged["mean"].astype(np.float32), 1.0, 0.0, first.sample_rate,
+                      first.t0, first.stimulus)
+        measures = self._measure(step, sweep)
+        measures["averaged"] = int(averaged["n_accepted"])
+        measures["rejected"] = int(averaged["n_rejected"])
+        self._emit(ev.SweepRecorded(self.run_id, seq, step.id, role, step.site, sweep, measures,
+                                    current_mA))
+        return ev.TraceRecord(role, step.site, sweep, current_mA, step.pulse_width_ms, measures)
+
+    def _sweep_once(self, seq: int, step: StimulateStep, current_mA: float,
+                    role: str) -> ev.TraceRecord:
         self._check_cancel()
         self._pace(step.rate_hz)
         settings = SweepSettings(window_ms=step.sweep.window_ms,
@@ -401,12 +439,15 @@ class Run:
                                  points=step.sweep.points)
         sweep = self.bench.stimulate_and_record(current_mA, step.pulse_width_ms, settings)
         self._last_stimulus = self.clock.now()
-        measures = rustcore.measure_sweep(sweep.volts(), sweep.sample_rate, sweep.t0,
-                                          search_start=step.artefact_ms / 1e3,
-                                          min_snr=step.min_snr)
+        measures = self._measure(step, sweep)
         self._emit(ev.SweepRecorded(self.run_id, seq, step.id, role, step.site, sweep, measures,
                                     current_mA))
         return ev.TraceRecord(role, step.site, sweep, current_mA, step.pulse_width_ms, measures)
+
+    def _measure(self, step: StimulateStep, sweep: Sweep) -> dict[str, Any]:
+        return dict(rustcore.measure_sweep(sweep.volts(), sweep.sample_rate, sweep.t0,
+                                           search_start=step.artefact_ms / 1e3,
+                                           min_snr=step.min_snr))
 
     def _pace(self, rate_hz: float) -> None:
         """Stimuli no faster than the protocol's rate, on the bench's clock."""
@@ -416,14 +457,14 @@ class Run:
         if wait > 0:
             self.clock.sleep(wait)
 
-    def _cmap_measurements(self, step: StimulateStep, measures: dict[str, Any],
-                           trace_index: int) -> list[ev.Measurement]:
+    def _response_measurements(self, step: StimulateStep, measures: dict[str, Any],
+                               trace_index: int) -> list[ev.Measurement]:
         acceptable = bool(measures.get("acceptable", False))
         note = "" if acceptable else f"waveform not acceptable (flags {int(measures['flags'])})"
         if not acceptable:
             self._emit(ev.Notice(self.run_id, "warning", f"{step.title}: {note}; not flagged"))
         result = []
-        for key, name, unit, factor in CMAP_QUANTITIES:
+        for key, name, unit, factor in RESPONSE_QUANTITIES[step.measure]:
             raw = measures.get(key)
             value = None if raw is None or raw != raw else round(float(raw) * factor, 4)
             entry = self.reference.find(nerve=step.nerve, recording=step.recording, quantity=name,
@@ -433,27 +474,16 @@ class Run:
         return result
 
     def _compute(self, seq: int, step: ComputeStep, started: str) -> ev.StepCompleted:
-        distance = self._values.get(step.distance)
-        proximal = self._onsets.get(step.proximal)
-        distal = self._onsets.get(step.distal)
-        velocity: float | None = None
-        note = ""
-        if distance is None or proximal is None or distal is None:
-            note = "inputs missing (a step was skipped or unmeasurable)"
-        elif proximal - distal <= 0:
-            note = "proximal onset is not later than distal onset"
-        else:
-            velocity = round(distance / (proximal - distal), 2)  # mm/ms == m/s
-        distal_step = self.protocol.step(step.distal)
-        assert isinstance(distal_step, StimulateStep)
-        entry = self.reference.find(nerve=distal_step.nerve, recording=distal_step.recording,
-                                    quantity=step.quantity, segment=step.segment)
-        measurement = flagged(step.quantity, velocity, "m/s", step.segment, entry, note=note)
-        status: ev.StepStatus = "done" if velocity is not None else "failed"
+        result = compute(step, self.protocol, self._measured, self._values)
+        nerve, recording = reference_keys(step, self.protocol)
+        entry = self.reference.find(nerve=nerve, recording=recording, quantity=step.quantity,
+                                    segment=step.segment)
+        measurement = flagged(step.quantity, result.value, result.unit, step.segment, entry,
+                              note=result.note)
+        status: ev.StepStatus = "done" if result.value is not None else "failed"
         return ev.StepCompleted(self.run_id, seq, step.id, step.kind, step.title, status, started,
-                                measurements=(measurement,), reason=note,
-                                result={"distance_mm": distance, "proximal_onset_ms": proximal,
-                                        "distal_onset_ms": distal})
+                                measurements=(measurement,), reason=result.note,
+                                result=result.inputs)
 
     def _compare(self, seq: int, step: CompareStep, started: str) -> ev.StepCompleted:
         counts = {"normal": 0, "abnormal": 0, "unflagged": 0}
