@@ -1,9 +1,11 @@
 """A NumPy braille renderer for sweeps: pure data in, rows of (text, role) out.
 
 It lives apart from the widget so it can be tested and timed without a terminal, and
-so the widget only maps roles to theme styles. Each terminal cell holds a 2×4 braille
-dot block; the trace is reduced to min/max per dot column so a 20 000-sample sweep
-costs the same to draw as a 400-sample one.
+so the widget only maps roles to theme styles. Like clinical EMG systems it draws
+negativity upward (a negative-first CMAP rises first); tick labels keep the true signed
+values and the legend says "neg↑" so nobody reads the axis the other way round.
+Each terminal cell holds a 2×4 braille dot block; the trace is reduced to min/max per
+dot column so a 20 000-sample sweep costs the same to draw as a 400-sample one.
 """
 
 from __future__ import annotations
@@ -245,6 +247,8 @@ class PlotSpec:
     peak: float | None = None
     baseline: float | None = None
     y_range: tuple[float, float] | None = None
+    negative_up: bool = True  # the clinical convention; False only for engineering views
+    selected: str | None = None  # "onset" or "peak": the marker being moved by keys
 
     @property
     def x_range(self) -> tuple[float, float]:
@@ -260,7 +264,7 @@ def _fmt_ms(seconds: float | None) -> str:
 def render_plot(spec: PlotSpec | None, width: int, height: int) -> list[list[Segment]]:
     """The whole widget as rows of (text, role): legend, y axis, braille area, x axis.
 
-    Roles: legend, axis, label, onset, peak, baseline, trace, blank, empty.
+    Roles: axis, label, onset, peak, selected, baseline, trace, blank, empty.
     """
     if width <= 0 or height <= 0:
         return []
@@ -276,6 +280,13 @@ def render_plot(spec: PlotSpec | None, width: int, height: int) -> list[list[Seg
     y_range = spec.y_range or auto_y_range(spec.volts, spec.baseline)
     unit, factor = amplitude_unit(y_range[1] - y_range[0])
     x_range = spec.x_range
+    # Draw in display space: negated when negativity is up, so every helper below keeps
+    # its simple "larger value, higher row" rule. Labels are negated back to true values.
+    sign = -1.0 if spec.negative_up else 1.0
+    volts = spec.volts * sign if spec.negative_up else spec.volts
+    baseline = None if spec.baseline is None else spec.baseline * sign
+    if spec.negative_up:
+        y_range = (-y_range[1], -y_range[0])
 
     show_legend = height >= 6
     show_x_labels = height >= 4
@@ -286,13 +297,13 @@ def render_plot(spec: PlotSpec | None, width: int, height: int) -> list[list[Seg
     y_lo_u, y_hi_u = y_range[0] * factor, y_range[1] * factor
     y_ticks = nice_ticks(y_lo_u, y_hi_u, max(2, min(6, plot_rows // 2)))
     y_step = nice_step(y_hi_u - y_lo_u, max(2, min(6, plot_rows // 2)))
-    y_labels = [format_tick(v, y_step) for v in y_ticks]
+    y_labels = [format_tick(v * sign, y_step) for v in y_ticks]
     gutter = max(4, *(len(s) for s in y_labels)) + 2  # label, space, axis char
     plot_cols = max(1, width - gutter - 1)
 
-    frame = render_frame(spec.volts, spec.sample_rate, spec.t0, plot_cols, plot_rows,
+    frame = render_frame(volts, spec.sample_rate, spec.t0, plot_cols, plot_rows,
                          x_range, y_range, onset=spec.onset, peak=spec.peak,
-                         baseline=spec.baseline)
+                         baseline=baseline)
 
     # Which cell row carries each y tick.
     tick_rows: dict[int, str] = {}
@@ -303,9 +314,12 @@ def render_plot(spec: PlotSpec | None, width: int, height: int) -> list[list[Seg
 
     out: list[list[Segment]] = []
     if show_legend:
-        legend: list[Segment] = [(unit.rjust(gutter - 2) + "  ", "label")]
-        legend += [("│onset ", "onset"), (_fmt_ms(spec.onset) + "  ", "label"),
-                   ("┆neg peak ", "peak"), (_fmt_ms(spec.peak) + "  ", "label")]
+        head = f"{unit} neg↑" if spec.negative_up else unit
+        legend: list[Segment] = [(head.rjust(gutter - 2) + "  ", "label")]
+        for key, mark, name, at in (("onset", "│", "onset", spec.onset),
+                                    ("peak", "┆", "neg peak", spec.peak)):
+            role = "selected" if spec.selected == key else key
+            legend += [(f"{mark}{name} ", role), (_fmt_ms(at) + "  ", "label")]
         if spec.baseline is not None and math.isfinite(spec.baseline):
             legend += [("┄baseline ", "baseline"),
                        (f"{spec.baseline * factor:.{max(0, 2 - int(factor == 1e6))}f} {unit}",

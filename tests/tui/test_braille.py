@@ -217,3 +217,26 @@ def test_tick_labels_are_never_cut() -> None:
         step = ticks[1] - ticks[0]
         assert all(abs((b - a) % step) < 1e-6 or abs((b - a) % step - step) < 1e-6
                    for a, b in itertools.pairwise(ticks))
+
+
+def test_negativity_is_drawn_upward_with_true_signed_labels() -> None:
+    spec = cmap_spec()
+    lines = text_of(render_plot(spec, 80, 16))
+    assert "neg↑" in lines[0]
+    labelled = [(i, line.split("┤")[0].strip()) for i, line in enumerate(lines) if "┤" in line]
+    values = [float(label) for _, label in labelled]
+    assert values == sorted(values)  # the most negative label is the highest one
+    assert values[0] < 0 and values[-1] >= 0
+    # The negative peak's dots sit in the top plot rows, the baseline near the bottom.
+    frame_rows = [i for i, line in enumerate(lines[1:-2], start=1)
+                  if any(0x2800 < ord(c) <= 0x28FF for c in line.split("│", 1)[-1][25:40])]
+    assert frame_rows and min(frame_rows) <= 2
+
+
+def test_engineering_view_keeps_negative_down() -> None:
+    from dataclasses import replace
+
+    lines = text_of(render_plot(replace(cmap_spec(), negative_up=False), 80, 16))
+    assert "neg↑" not in lines[0]
+    values = [float(line.split("┤")[0]) for line in lines if "┤" in line]
+    assert values == sorted(values, reverse=True)

@@ -1,11 +1,13 @@
 """Live sweep plot: the braille renderer on Textual's line API.
 
 Rendering happens lazily in `render_line`, once per (size, sweep, theme), so a burst of
-sweeps costs one redraw per screen refresh rather than one per sweep.
+sweeps costs one redraw per screen refresh rather than one per sweep. Negativity is drawn
+upward, as on clinical EMG systems (see `tui.braille`).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -20,6 +22,7 @@ _ROLE_CLASSES = {
     "trace": "trace-plot--trace",
     "onset": "trace-plot--onset",
     "peak": "trace-plot--peak",
+    "selected": "trace-plot--selected",
     "baseline": "trace-plot--baseline",
     "axis": "trace-plot--axis",
     "label": "trace-plot--label",
@@ -45,6 +48,7 @@ class TracePlot(Widget):
     TracePlot > .trace-plot--trace { color: $text; text-style: bold; }
     TracePlot > .trace-plot--onset { color: $success; }
     TracePlot > .trace-plot--peak { color: $error; }
+    TracePlot > .trace-plot--selected { color: $warning; text-style: bold reverse; }
     TracePlot > .trace-plot--baseline { color: $text-muted; }
     TracePlot > .trace-plot--axis { color: $text-muted; }
     TracePlot > .trace-plot--label { color: $text-muted; }
@@ -64,8 +68,11 @@ class TracePlot(Widget):
         return self._spec
 
     def show_sweep(self, volts: np.ndarray, sample_rate: float, t0: float,
-                   measures: dict[str, Any] | None = None) -> None:
-        """Plot a sweep (volts, SI) with markers from rustcore's measures dict (SI)."""
+                   measures: dict[str, Any] | None = None,
+                   y_range: tuple[float, float] | None = None) -> None:
+        """Plot a sweep (volts, SI) with markers from rustcore's measures dict (SI).
+
+        A fixed y_range lets two plots side by side share one amplitude scale."""
         measures = measures or {}
         self._spec = PlotSpec(
             volts=np.asarray(volts, dtype=np.float64),
@@ -74,7 +81,16 @@ class TracePlot(Widget):
             onset=_finite(measures.get("onset")),
             peak=_finite(measures.get("neg_peak_latency")),
             baseline=_finite(measures.get("baseline")),
+            y_range=y_range,
         )
+        self._invalidate()
+
+    def set_markers(self, onset: float | None, peak: float | None,
+                    selected: str | None = None) -> None:
+        """Move the markers (seconds) without touching the sweep: manual review."""
+        if self._spec is None:
+            return
+        self._spec = replace(self._spec, onset=onset, peak=peak, selected=selected)
         self._invalidate()
 
     def clear(self) -> None:
