@@ -18,7 +18,7 @@ from engine import events as ev
 from engine.ownership import owner_alive
 from engine.prompts import Prompter
 from engine.protocol import Protocol, load_protocol, load_protocol_text
-from engine.reference import EMPTY_REFERENCE, load_reference
+from engine.reference import load_references
 from engine.resume import ResumePoint, resume_point
 from engine.runner import Run
 from instruments.bench import Bench, available_subjects, open_bench
@@ -116,7 +116,7 @@ def open_session(
 ) -> Session:
     protocol = (protocol_path if isinstance(protocol_path, Protocol)
                 else load_protocol(protocol_path))
-    reference = load_reference(protocol.reference) if protocol.reference else EMPTY_REFERENCE
+    reference = load_references(protocol.references)
     check_subject_id(subject_id)
     db = open_database(db_path)
     try:

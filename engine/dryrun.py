@@ -18,7 +18,7 @@ from engine.protocol import (
 
 def describe(protocol: Protocol) -> list[str]:
     lines = [f"{protocol.title} ({protocol.id} v{protocol.version}, sha256 "
-             f"{protocol.sha256[:12]}), reference: {protocol.reference or 'none'}"]
+             f"{protocol.sha256[:12]}), reference: {', '.join(protocol.references) or 'none'}"]
     group = ""
     for seq, step in enumerate(protocol.steps, start=1):
         if step.group != group:

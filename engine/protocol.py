@@ -8,7 +8,7 @@ every side effect. See `protocols/README.md` for the format.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine.fields import FieldReader
@@ -137,7 +137,7 @@ class Protocol:
     description: str
     nerve: str
     study_kind: str
-    reference: str
+    references: tuple[str, ...]
     steps: tuple[Step, ...]
     path: Path
     text: str
@@ -179,7 +179,7 @@ def _validated(document: object, source: Path, text: str) -> Protocol:
         raise ProtocolError(exc.mark, exc.message) from None
 
 
-def _parse(document: object, source: Path, text: str) -> Protocol:
+def _parse(document: object, source: Path, text: str, depth: int = 0) -> Protocol:
     top = FieldReader(document, "protocol", Mark(str(source), 1, 1))
     schema = top.integer("schema", required=True)
     if schema != SCHEMA_VERSION:
@@ -188,7 +188,9 @@ def _parse(document: object, source: Path, text: str) -> Protocol:
     title = top.text("title", required=True, max_length=200)
     version = str(top.raw("version", "1"))
     description = top.text("description", "") or ""
-    reference = top.identifier("reference", "") or ""
+    raw_reference = top.raw("reference", [])
+    references = tuple(str(r) for r in (raw_reference if isinstance(raw_reference, list)
+                                        else [raw_reference]))
     study = top.sub("study", "study", required=True)
     assert study is not None
     nerve = study.identifier("nerve", required=True)
@@ -201,7 +203,10 @@ def _parse(document: object, source: Path, text: str) -> Protocol:
     for group in STEP_GROUPS:
         for index, item in enumerate(groups.items(group)):
             mark = groups.items(group).mark_of(index)
-            steps.append(_parse_step(item, group, mark))
+            if isinstance(item, dict) and "include" in item:
+                steps.extend(_include(item, group, mark, source, depth))
+            else:
+                steps.append(_parse_step(item, group, mark))
     groups.finish()
     top.finish()
     if not any(s.group == "main" for s in steps):
@@ -209,9 +214,52 @@ def _parse(document: object, source: Path, text: str) -> Protocol:
     _check_references(steps)
     return Protocol(
         id=str(protocol_id), title=str(title), version=version, description=description,
-        nerve=str(nerve), study_kind=str(study_kind), reference=reference, steps=tuple(steps),
+        nerve=str(nerve), study_kind=str(study_kind), references=references,
+        steps=tuple(steps),
         path=source, text=text, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
+
+
+MAX_INCLUDE_DEPTH = 4
+
+
+def _include(item: object, group: str, mark: Mark, source: Path, depth: int) -> list[Step]:
+    """Inline another protocol's main steps, ids prefixed, references rewritten.
+
+    Composite studies are made of single-nerve protocols this way, so one protocol file
+    holds each technique."""
+    r = FieldReader(item, f"{group} include", mark)
+    name = str(r.identifier("include", required=True))
+    prefix = str(r.identifier("prefix", required=True))
+    r.finish()
+    if depth >= MAX_INCLUDE_DEPTH:
+        raise ProtocolError(mark, f"includes nested deeper than {MAX_INCLUDE_DEPTH}")
+    path = source.parent / f"{name.replace('-', '_')}.yaml"
+    if not path.exists():
+        raise ProtocolError(r.mark, f"include: no protocol file {path.name} beside "
+                                    f"{source.name}")
+    try:
+        text = path.read_text(encoding="utf-8")
+        included = _parse(load_yaml_text(text, str(path)), path, text, depth + 1)
+    except ProtocolError:
+        raise
+    except SourceError as exc:
+        raise ProtocolError(exc.mark, exc.message) from None
+
+    def renamed(ref: str) -> str:
+        return f"{prefix}-{ref}" if ref else ref
+
+    steps: list[Step] = []
+    for step in included.steps:
+        if step.group != "main":
+            continue
+        changes: dict[str, object] = {"id": renamed(step.id), "group": group}
+        if isinstance(step, ComputeStep):
+            changes.update(proximal=renamed(step.proximal), distal=renamed(step.distal),
+                           distance=renamed(step.distance),
+                           terms=tuple(renamed(t) for t in step.terms))
+        steps.append(replace(step, **changes))
+    return steps
 
 
 def _parse_step(item: object, group: str, mark: Mark) -> Step:

@@ -160,3 +160,17 @@ def flagged(name: str, value: float | None, unit: str, site: str, entry: Referen
         outcome=judge(value, entry), reference_id=entry.id if entry else "",
         citation=entry.citation if entry else "", trace_index=trace_index, note=note,
     )
+
+
+def load_references(reference_ids: tuple[str, ...]) -> ReferenceSet:
+    """Several tables as one set (a composite study uses motor and sensory limits)."""
+    if not reference_ids:
+        return EMPTY_REFERENCE
+    tables = [load_reference(ref) for ref in reference_ids]
+    if len(tables) == 1:
+        return tables[0]
+    return ReferenceSet(
+        id="+".join(t.id for t in tables), version="+".join(t.version for t in tables),
+        title="; ".join(t.title for t in tables),
+        sha256=hashlib.sha256("".join(t.sha256 for t in tables).encode()).hexdigest(),
+        entries=tuple(e for t in tables for e in t.entries))

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from engine import events as ev
 from engine.prompts import HeadlessPrompter
 from engine.protocol import ProtocolError, StimulateStep, load_protocol
-from engine.reference import load_reference
+from engine.reference import load_references
 from engine.runner import Run, _target
 from engine.safety import SafetyState, StepTarget, decide, is_override, load_safety
 from instruments.bench import open_bench
@@ -106,7 +106,7 @@ def test_no_gated_step_runs_without_an_audited_override(
     db = open_database(tmp_path_factory.mktemp("gate") / "runs.sqlite")
     run = Run(protocol, subject_id="normal-adult", bench=bench,
               prompter=HeadlessPrompter(answers),
-              reference=load_reference(protocol.reference), subscribers=[RunRecorder(db),
+              reference=load_references(protocol.references), subscribers=[RunRecorder(db),
                                                                           events.append])
     run.execute()
     safety = state(**{k.removeprefix("checklist."): v for k, v in checklist.items()})
