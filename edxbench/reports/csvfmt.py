@@ -1,0 +1,36 @@
+"""The CSV export: one row per measurement, for spreadsheets and R/pandas.
+
+Values are written with `repr` precision and empty cells for missing values, so a
+round trip through a spreadsheet loses nothing the database knew.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from edxbench.reports.model import RunData
+
+COLUMNS = ("run_id", "step_id", "site", "name", "value", "unit", "lower", "upper", "outcome",
+           "reference_id", "citation")
+
+
+def render_csv(data: RunData) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for m in data.measurements:
+        row = {**m, "run_id": data.run_id}
+        writer.writerow([_cell(row.get(column)) for column in COLUMNS])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = repr(value) if isinstance(value, float) else str(value)
+    # A leading =, +, - or @ makes spreadsheets evaluate a cell; text fields get a quote.
+    if not isinstance(value, int | float) and text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text

@@ -1,0 +1,74 @@
+"""The report's words, shared by Markdown and HTML so both say the same thing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edxbench.reports.model import RunData
+from storage.queries import StoredTrace
+
+IMPRESSION = ("Interpretation is not yet available in edxbench. The measurements and flags "
+              "above are not a diagnosis: an impression must be written and confirmed by the "
+              "reading clinician.")
+FLAG_NOTE = ("Flags compare each value with the cited reference limit only when the technique "
+             "matches the reference entry; blank means no matching limit (unflagged).")
+
+
+def header_fields(data: RunData) -> list[tuple[str, str]]:
+    run = data.run
+    status = str(run["status"])
+    if run.get("status_reason"):
+        status += f" ({run['status_reason']})"
+    return [
+        ("Protocol", f"{run['protocol_title']} ({run['protocol_id']})"),
+        ("Subject (pseudonym)", str(run["subject_id"])),
+        ("Date", str(run["started_at"])[:19].replace("T", " ") + " UTC"),
+        ("Operator", str(run.get("operator") or "—")),
+        ("Status", status),
+        ("Abnormal values", str(run.get("abnormal_count", 0))),
+        ("Run", data.run_id),
+    ]
+
+
+def provenance_fields(data: RunData) -> list[tuple[str, str]]:
+    run = data.run
+    prov: dict[str, Any] = dict(run.get("provenance") or {})
+    rows = [
+        ("Protocol sha256", str(run["protocol_sha256"])),
+        ("Protocol version", str(prov.get("protocol_version", ""))),
+        ("Reference", f"{run.get('reference_id', '')} {run.get('reference_version', '')}".strip()),
+        ("Reference sha256", str(prov.get("reference_sha256", ""))),
+        ("Bench profile", str(run.get("bench_profile", ""))),
+        ("edxbench", str(run.get("software_version", ""))),
+        ("rustcore", str(prov.get("rustcore_version", ""))),
+        ("Python", str(prov.get("python", ""))),
+        ("Started", str(run["started_at"])),
+        ("Finished", str(run.get("finished_at") or "")),
+    ]
+    for role, identity in sorted(dict(prov.get("instruments") or {}).items()):
+        rows.append((f"Instrument: {role}", str(identity)))
+    return [(k, v) for k, v in rows if v]
+
+
+def trace_title(data: RunData, trace: StoredTrace) -> str:
+    step = next((s for s in data.steps if s["step_id"] == trace.step_id), None)
+    name = str(step["title"]) if step else f"{trace.step_id} ({trace.site})"
+    return f"{name} · {trace.current_mA:g} mA, {trace.pulse_width_ms:g} ms"
+
+
+def trace_caption(trace: StoredTrace) -> str:
+    parts = [f"{trace.codes.size} samples at {trace.sample_rate / 1e3:.4g} kHz"]
+    for key, name in (("onset", "onset"), ("neg_peak_latency", "negative peak")):
+        value = trace.measures.get(key)
+        if isinstance(value, int | float):
+            parts.append(f"{name} {value * 1e3:.2f} ms")
+    return ", ".join(parts)
+
+
+def citations(data: RunData) -> list[tuple[str, str]]:
+    """Each reference entry cited by a flag, once."""
+    seen: dict[str, str] = {}
+    for m in data.measurements:
+        if m["reference_id"] and m["reference_id"] not in seen:
+            seen[m["reference_id"]] = m["citation"]
+    return list(seen.items())
