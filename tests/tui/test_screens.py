@@ -306,3 +306,26 @@ async def test_plot_widget_fills_its_box(tmp_path: Path, size: tuple[int, int]) 
         text = "".join(seg.text for strip in lines for seg in strip)
         assert "onset" in text and "ms" in text
         assert prompt_of(app).kind == "review"
+
+
+async def test_provisional_measures_then_committed_values_replace_them(tmp_path: Path) -> None:
+    from tui.widgets.sweep_status import SweepStatus
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start_fake_run(pilot)
+        await wait_for(pilot, lambda: waiting_for(app, "electrodes"))
+        steps = screen.query_one(StepList)
+        assert str(steps.border_subtitle).startswith("0/4")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: waiting_for(app, "wrist.review"))
+        table = screen.query_one(MeasurementsTable)
+        assert table.provisional_count == 6 and table.row_count == 6  # one sweep's worth
+        status = str(screen.query_one(SweepStatus).render())
+        assert "search sweep 3" in status and "15.0 mA" in status and "8.00 mV" in status
+        assert "15.0 mA" in str(screen.query_one(TracePlot).border_title)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: waiting_for(app, "distance"))
+        assert table.provisional_count == 0 and table.row_count == 2
+        assert str(steps.border_subtitle).startswith("2/4")
+        assert "committed" in str(screen.query_one(SweepStatus).render())

@@ -22,6 +22,7 @@ from textual.widgets import Footer, Header
 
 from engine import events as ev
 from engine.prompts import AnswerError, ChannelPrompter
+from tui.measures import provisional_values
 from tui.messages import EngineEvent, EngineFailed, EngineStopped, SessionOpened
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.measurements_table import MeasurementsTable
@@ -30,6 +31,7 @@ from tui.widgets.prompt_form import PromptForm
 from tui.widgets.run_summary import RunSummary
 from tui.widgets.step_list import StepList
 from tui.widgets.step_panel import StepPanel
+from tui.widgets.sweep_status import SweepStatus
 from tui.widgets.trace_plot import TracePlot
 
 if TYPE_CHECKING:
@@ -70,6 +72,7 @@ class RunScreen(Screen[None]):
         self.steps_total = 0
         self.steps_done = 0
         self.measurement_count = 0
+        self.step_title = ""
         self._stop_requested = threading.Event()
         self._abort_requested = threading.Event()
 
@@ -87,6 +90,7 @@ class RunScreen(Screen[None]):
             yield StepList(id="steps")
             with Vertical(id="run-main"):
                 yield StepPanel(id="step")
+                yield SweepStatus(id="sweep-status")
                 yield TracePlot(id="plot")
                 yield MeasurementsTable(id="measurements")
         yield PromptForm(id="prompt")
@@ -153,15 +157,14 @@ class RunScreen(Screen[None]):
             self.query_one(StepList).set_status(event.seq, "running", event.attempt)
             self.query_one(StepPanel).show_step(event.title, event.text, event.diagram,
                                                 event.attempt)
+            self.step_title = event.title
+            if event.kind == "stimulate":
+                self.query_one(SweepStatus).step_started()
         elif isinstance(event, ev.PromptRequested):
             await self.query_one(PromptForm).show(event.prompt)
             self.refresh_bindings()
         elif isinstance(event, ev.SweepRecorded):
-            plot = self.query_one(TracePlot)
-            sweep = event.sweep
-            plot.show_sweep(sweep.volts(), sweep.sample_rate, sweep.t0, event.measures)
-            plot.border_title = (f"{event.site or 'sweep'} · {event.role} · "
-                                 f"{event.current_mA:.1f} mA")
+            self._sweep_recorded(event)
         elif isinstance(event, ev.StepCompleted):
             self._step_completed(event)
         elif isinstance(event, ev.Notice):
@@ -184,13 +187,29 @@ class RunScreen(Screen[None]):
                           f"{event.run_id[:8]}{resumed}")
         self.refresh_bindings()
 
+    def _sweep_recorded(self, event: ev.SweepRecorded) -> None:
+        """Plot, provisional measures and search progress, all in one handler call."""
+        plot = self.query_one(TracePlot)
+        sweep = event.sweep
+        plot.show_sweep(sweep.volts(), sweep.sample_rate, sweep.t0, event.measures)
+        status = self.query_one(SweepStatus)
+        status.show_sweep(event.site, event.role, event.current_mA, event.measures)
+        plot.border_title = (f"{event.site or 'sweep'} · {event.role} {status.sweeps} · "
+                             f"{event.current_mA:.1f} mA")
+        self.query_one(MeasurementsTable).show_provisional(
+            self.step_title or event.step_id, event.site, provisional_values(event.measures))
+
     def _step_completed(self, event: ev.StepCompleted) -> None:
         self.query_one(StepList).set_status(event.seq, event.status)
         if event.status == "done":
             self.steps_done += 1
+        table = self.query_one(MeasurementsTable)
         if event.measurements:
-            self.query_one(MeasurementsTable).add_measurements(event.title, event.measurements)
+            table.add_measurements(event.title, event.measurements)
             self.measurement_count += len(event.measurements)
+        else:
+            table.clear_provisional()  # skipped or failed: nothing was committed
+        self.query_one(SweepStatus).committed(event.title, len(event.measurements))
         if event.status == "failed" and event.reason:
             self.query_one(NoticePanel).add_notice("error", f"{event.title}: {event.reason}",
                                                    event.at)

@@ -1,4 +1,8 @@
-"""Measurements as they arrive, with the reference limits and a normal/abnormal flag."""
+"""Measurements as they arrive, with the reference limits and a normal/abnormal flag.
+
+Provisional rows (the latest sweep's raw measures, before accept) sit at the bottom in
+italics with no limits and no flag; the step's committed, flagged rows replace them.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from typing import Any
 
 from rich.text import Text
 from textual.widgets import DataTable
+
+from tui.measures import ProvisionalValue
 
 COLUMNS = ("Site", "Measure", "Value", "Unit", "Limits", "Flag", "Step")
 
@@ -55,6 +61,8 @@ def format_limits(lower: float | None, upper: float | None) -> str:
 
 
 def flag_text(outcome: str) -> Text:
+    if outcome == "provisional":
+        return Text("provisional", style="italic dim")
     if outcome == "abnormal":
         return Text("ABNORMAL", style="bold red")
     if outcome == "normal":
@@ -68,11 +76,37 @@ class MeasurementsTable(DataTable):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
         self.abnormal = 0
+        self._provisional: list[Any] = []  # row keys of the live sweep's rows
+        self._serial = 0
 
     def on_mount(self) -> None:
         self.add_columns(*COLUMNS)
 
+    @property
+    def provisional_count(self) -> int:
+        return len(self._provisional)
+
+    def show_provisional(self, step: str, site: str, values: list[ProvisionalValue]) -> None:
+        """Replace the previous sweep's provisional rows with this sweep's."""
+        self.clear_provisional()
+        for v in values:
+            self._serial += 1
+            key = self.add_row(site, v.name, Text(format_value(v.value), style="italic",
+                                                  justify="right"),
+                               v.unit, "", flag_text("provisional"), step,
+                               key=f"provisional-{self._serial}")
+            self._provisional.append(key)
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1, animate=False)
+
+    def clear_provisional(self) -> None:
+        for key in self._provisional:
+            self.remove_row(key)
+        self._provisional = []
+
     def add_measurements(self, step: str, measurements: Any) -> None:
+        """Committed rows: they replace any provisional ones."""
+        self.clear_provisional()
         for m in measurements:
             row = MeasurementRow.from_any(step, m)
             value = Text(format_value(row.value), justify="right")
@@ -87,3 +121,4 @@ class MeasurementsTable(DataTable):
     def reset(self) -> None:
         self.clear()
         self.abnormal = 0
+        self._provisional = []

@@ -18,6 +18,16 @@ ICONS = {
 }
 
 
+def progress_bar(done: int, total: int, width: int = 10) -> str:
+    """'3/12 ██▌░░░░░░░': steps finished (done, skipped or failed) out of all steps."""
+    if total <= 0:
+        return ""
+    fraction = min(1.0, max(0.0, done / total))
+    full, part = divmod(round(fraction * width * 8), 8)
+    bar = "█" * full + (" ▏▎▍▌▋▊▉"[part] if part else "")
+    return f"{done}/{total} {bar}{'░' * (width - len(bar))}"
+
+
 class StepList(OptionList):
     """Steps keyed by `seq`; statuses come from StepStarted / StepCompleted events."""
 
@@ -33,6 +43,12 @@ class StepList(OptionList):
         self._status = {seq: "pending" for seq, _ in self._steps}
         self.set_options(Option(self._prompt(seq, title), id=f"s{seq}")
                          for seq, title in self._steps)
+        self.border_subtitle = progress_bar(self.finished, len(self._steps))
+
+    @property
+    def finished(self) -> int:
+        return sum(1 for status in self._status.values() if status in ("done", "skipped",
+                                                                        "failed"))
 
     def status_of(self, seq: int) -> str | None:
         return self._status.get(seq)
@@ -47,6 +63,7 @@ class StepList(OptionList):
         self.replace_option_prompt_at_index(index, self._prompt(seq, titles[seq]))
         if status == "running":
             self.highlighted = index
+        self.border_subtitle = progress_bar(self.finished, len(self._steps))
 
     def _prompt(self, seq: int, title: str) -> Text:
         icon, style = ICONS.get(self._status.get(seq, "pending"), ICONS["pending"])
