@@ -26,7 +26,7 @@ from instruments.errors import (
     InstrumentTimeout,
 )
 
-BLOCK_CHUNK = 65536
+BLOCK_CHUNK = 4096  # pyvisa-py reads sockets 4096 bytes at a time anyway
 _rm_lock = threading.Lock()
 _resource_manager: Any = None
 
@@ -111,12 +111,35 @@ class Transport:
             )
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    def _socket(self) -> socket.socket | None:
+        if self._inst is None or not self.resource.upper().endswith("::SOCKET"):
+            return None
+        session = _manager().visalib.sessions.get(self._inst.session)
+        sock = getattr(session, "interface", None)
+        return sock if isinstance(sock, socket.socket) else None
+
+    def _peer_closed(self) -> bool:
+        """pyvisa-py reports a connection the instrument closed as a timeout: look."""
+        sock = self._socket()
+        if sock is None:
+            return False
+        try:
+            return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+
     def _fail(self, what: str, exc: Exception) -> InstrumentError:
         self._suspect = True
         if isinstance(exc, InstrumentError):
             return exc
         text = _describe(exc)
-        if "TMO" in text or "Timeout" in text or isinstance(exc, TimeoutError):
+        timed_out = "TMO" in text or "Timeout" in text or isinstance(exc, TimeoutError)
+        if timed_out and self._peer_closed():
+            return InstrumentConnectionError(
+                self.role, self.resource, f"{what}: connection closed by the instrument")
+        if timed_out:
             return InstrumentTimeout(
                 self.role, self.resource, f"no reply to {what} within {self.timeout_ms} ms"
             )
@@ -191,7 +214,13 @@ class Transport:
                 chunk = bytes(inst.read_bytes(min(length - got, BLOCK_CHUNK),
                                               break_on_termchar=False))
             except Exception as exc:
-                if got == 0 or not isinstance(self._fail(message, exc), InstrumentTimeout):
+                failure = self._fail(message, exc)
+                if isinstance(failure, InstrumentConnectionError):
+                    raise InstrumentConnectionError(
+                        self.role, self.resource,
+                        f"{message}: connection closed after {got} of {length} block bytes",
+                    ) from exc
+                if got == 0 or not isinstance(failure, InstrumentTimeout):
                     raise
                 raise InstrumentProtocolError(
                     self.role, self.resource,

@@ -90,6 +90,10 @@ class SimBench:
                      match: str = "") -> None:
         """Test helper: make the instrument in `role` misbehave (see faults.py)."""
         self.instruments[role].faults.inject(Fault(kind, count, value, match))
+
+    def faults_fired(self, role: str) -> list[str]:
+        """Kinds of the faults that have fired on `role` so far (for tests)."""
+        return [kind for kind, _ in self.instruments[role].faults.fired]
     # --- lifecycle ----------------------------------------------------------------
     def start(self) -> SimBench:
         for server in self._servers.values():

@@ -74,6 +74,8 @@ class _Handler(socketserver.BaseRequestHandler):
         elif kind in ("drop", "truncate"):
             sock.sendall(reply[: max(len(reply) // 2, 12)])
             if kind == "drop":
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_WR)  # FIN after the half block, as a cut cable
                 self.server.drop_clients()
                 return False
             return True
