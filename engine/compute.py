@@ -75,9 +75,15 @@ def reference_keys(step: ComputeStep, protocol: Protocol) -> tuple[str, str]:
     """(nerve, recording) a compute step's result is judged under."""
     nerve, recording = step.nerve, step.recording
     anchor = step.distal or (step.terms[0].split(".")[0] if step.terms else "")
-    if anchor and (not nerve or not recording):
+    for _ in range(8):  # follow compute steps back to the stimulation they derive from
+        if not anchor or (nerve and recording):
+            break
         site = protocol.step(anchor)
         if isinstance(site, StimulateStep):
             nerve = nerve or site.nerve
             recording = recording or site.recording
+            break
+        if not isinstance(site, ComputeStep):
+            break
+        anchor = site.distal or (site.terms[0].split(".")[0] if site.terms else "")
     return nerve or protocol.nerve, recording

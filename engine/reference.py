@@ -38,6 +38,7 @@ class ReferenceEntry:
     upper: float | None = None
     citation: str = ""
     unconfirmed: bool = False
+    abnormal_at_upper: bool = False  # "≥ upper is abnormal" (e.g. latency differences)
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ def _parse(document: object, source: Path) -> ReferenceSet:
             segment=str(r.identifier("segment", "") or ""),
             distance_mm=distance, lower=lower, upper=upper, citation=citations[source_key],
             unconfirmed=r.boolean("unconfirmed", False),
+            abnormal_at_upper=r.boolean("abnormal_at_upper", False),
         ))
         r.finish()
     top.finish()
@@ -141,7 +143,8 @@ def judge(value: float | None, entry: ReferenceEntry | None) -> Outcome:
         return "unflagged"
     if entry.lower is not None and value < entry.lower:
         return "abnormal"
-    if entry.upper is not None and value > entry.upper:
+    if entry.upper is not None and (value > entry.upper or (
+            entry.abnormal_at_upper and value >= entry.upper)):
         return "abnormal"
     return "normal"
 
