@@ -45,10 +45,12 @@ def render_html(data: RunData) -> bytes:
     for table in build_tables(data):
         out.append(_table(table))
     out.append("<h2>Notices</h2>")
-    if data.notices:
+    notes = [(n.level, n.text) for n in data.notices]
+    notes += [("warning", w) for w in sections.clipping_warnings(data)]
+    if notes:
         out.append("<ul>" + "".join(
-            f'<li class="notice-{e(n.level)}">{e(n.level)}: {e(n.text)}</li>'
-            for n in data.notices) + "</ul>")
+            f'<li class="notice-{e(level)}">{e(level)}: {e(text)}</li>'
+            for level, text in notes) + "</ul>")
     else:
         out.append("<p>None.</p>")
     out.append(_traces(data))

@@ -30,7 +30,9 @@ def render_markdown(data: RunData) -> bytes:
     for table in build_tables(data):
         out += _table(table)
     out += ["", "## Notices", ""]
-    out += [f"- {md_escape(n.level)}: {md_escape(n.text)}" for n in data.notices] or ["None."]
+    notes = [f"- {md_escape(n.level)}: {md_escape(n.text)}" for n in data.notices]
+    notes += [f"- warning: {md_escape(w)}" for w in sections.clipping_warnings(data)]
+    out += notes or ["None."]
     out += _traces(data)
     out += ["", "## Impression", "", md_escape(sections.IMPRESSION)]
     out += ["", "## Provenance", ""]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from edxbench.reports.model import RunData
 from storage.queries import StoredTrace
 
@@ -63,6 +65,20 @@ def trace_caption(trace: StoredTrace) -> str:
         if isinstance(value, int | float):
             parts.append(f"{name} {value * 1e3:.2f} ms")
     return ", ".join(parts)
+
+
+def clipping_warnings(data: RunData) -> list[str]:
+    """Final sweeps that touched the digitiser's rail: their amplitude and area read low."""
+    out = []
+    for trace in data.final_traces():
+        if trace.codes.dtype.kind not in "iu" or trace.codes.size == 0:
+            continue
+        info = np.iinfo(trace.codes.dtype)
+        rail = int(np.count_nonzero((trace.codes == info.min) | (trace.codes == info.max)))
+        if rail:
+            out.append(f"{trace_title(data, trace)}: {rail} samples at the digitiser's full "
+                       "scale (clipped); amplitude and area are underestimated")
+    return out
 
 
 def citations(data: RunData) -> list[tuple[str, str]]:
