@@ -374,6 +374,13 @@ class Run:
             traces.append(ev.TraceRecord("rejected", final.site, final.sweep, final.current_mA,
                                          final.pulse_width_ms, final.measures))
         final_index = len(traces) - 1
+        searched = [t.measures.get("neg_amplitude") for t in traces if t.role == "search"]
+        best = max((a for a in searched if a is not None and a == a), default=None)
+        got = final.measures.get("neg_amplitude")
+        if best and got is not None and got == got and got < 0.8 * best:
+            self._emit(ev.Notice(self.run_id, "warning",
+                                 f"{step.title}: the accepted response is smaller than the "
+                                 "largest in the search; check the stimulator position"))
         measurements = self._response_measurements(step, final.measures, final_index)
         result["final_current_mA"] = current
         return ev.StepCompleted(self.run_id, seq, step.id, step.kind, step.title, "done", started,

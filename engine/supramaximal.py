@@ -18,6 +18,7 @@ class SupramaximalSearch:
     ceiling_mA: float  # the lower of the protocol's max_mA and the bench's hard limit
     trials: list[tuple[float, float]] = field(default_factory=list)  # (current mA, amplitude V)
     plateau_mA: float | None = None
+    rising_seen: bool = False  # a plateau counts only after the response has grown
 
     def next_current(self) -> float | None:
         """The next current to try, or None when the search is over."""
@@ -31,12 +32,19 @@ class SupramaximalSearch:
         return min(last + self.spec.step_mA, self.ceiling_mA)
 
     def record(self, current_mA: float, amplitude_V: float, responded: bool) -> None:
-        """Add a trial; the plateau is reached when growth falls below plateau_pct."""
+        """Add a trial; the plateau is reached when growth falls below plateau_pct after
+        the response has been seen to grow (near threshold a small, variable response
+        would otherwise look like a plateau)."""
         self.trials.append((current_mA, amplitude_V if responded else 0.0))
         if len(self.trials) < 2 or not responded:
             return
         (prev_current, prev_amp), (_, amp) = self.trials[-2], self.trials[-1]
-        if prev_amp > 0 and (amp - prev_amp) / prev_amp * 100.0 < self.spec.plateau_pct:
+        if prev_amp <= 0:
+            return
+        growth = (amp - prev_amp) / prev_amp * 100.0
+        if growth >= self.spec.plateau_pct:
+            self.rising_seen = True
+        elif self.rising_seen:
             self.plateau_mA = prev_current
 
     @property

@@ -50,3 +50,12 @@ def test_never_exceeds_ceiling(threshold: float, slope: float, ceiling: float) -
     assert search.final_current() <= ceiling + 1e-9
     currents = [c for c, _ in search.trials]
     assert currents == sorted(currents)
+
+
+def test_small_variable_response_near_threshold_is_not_a_plateau() -> None:
+    search = SupramaximalSearch(SPEC, 60)
+    for current, amp in ((5, 0.15e-3), (10, 0.14e-3), (15, 0.9e-3), (20, 3.0e-3),
+                         (25, 5.0e-3), (30, 5.1e-3)):
+        assert search.next_current() == current
+        search.record(current, amp, responded=True)
+    assert search.plateau_mA == 25
