@@ -33,3 +33,18 @@ def test_progress_bar() -> None:
     assert progress_bar(4, 4) == "4/4 ██████████"
     assert progress_bar(1, 16, 8).startswith("1/16 ▌")
     assert progress_bar(0, 0) == ""
+
+
+def test_markers_snap_to_samples_and_stay_on_the_sweep() -> None:
+    import numpy as np
+
+    from tui.markers import move_on_grid, value_at
+
+    fs, t0 = 1000.0, -0.002
+    assert math.isclose(move_on_grid(0.0034, 1, 100, fs, t0), 0.004)
+    assert math.isclose(move_on_grid(0.0, -50, 100, fs, t0), t0)
+    assert math.isclose(move_on_grid(None, 3, 100, fs, t0, fallback=0.01), 0.013)
+    assert math.isclose(move_on_grid(0.09, 50, 100, fs, t0), t0 + 99 / fs)
+    volts = np.arange(10, dtype=float)
+    assert value_at(volts, t0 + 2.5 / fs, fs, t0) == 2.5
+    assert value_at(volts, t0 - 1, fs, t0) is None

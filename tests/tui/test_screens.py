@@ -329,3 +329,39 @@ async def test_provisional_measures_then_committed_values_replace_them(tmp_path:
         assert table.provisional_count == 0 and table.row_count == 2
         assert str(steps.border_subtitle).startswith("2/4")
         assert "committed" in str(screen.query_one(SweepStatus).render())
+
+
+async def test_markers_move_by_keys_and_edits_are_flagged_not_stored(tmp_path: Path) -> None:
+    from tests.tui.fakes import FS
+    from tui.widgets.marker_panel import MarkerPanel
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, StartScreen))
+        app.open_run_detail("run-00001")
+        screen = await screen_of(pilot, RunDetailScreen)
+        plot = screen.query_one(TracePlot)
+        await wait_for(pilot, lambda: plot.spec is not None, what="first trace")
+        table = screen.query_one(MeasurementsTable)
+        cursor = table.cursor_coordinate
+        await pilot.press("o")
+        assert screen.selected_marker == "onset" and plot.spec.selected == "onset"
+        panel = screen.query_one(MarkerPanel)
+        assert panel.display and "onset marker 3.50 ms" in str(panel.render())
+        await pilot.press("right", "right", "shift+right")
+        assert abs(plot.spec.onset - (0.0035 + 12 / FS)) < 1e-9
+        assert table.cursor_coordinate == cursor  # arrows moved the marker, not the table
+        assert len(screen.marker_edits) == 1  # one coalesced audit entry
+        edit = screen.marker_edits[0]
+        assert edit.marker == "onset" and abs(edit.previous_s - 0.0035) < 1e-12
+        text = str(panel.render())
+        assert "4.10 ms" in text and "NOT stored" in text and "signal" in text
+        await pilot.press("k", "shift+left")
+        assert screen.selected_marker == "peak" and len(screen.marker_edits) == 2
+        assert abs(plot.spec.peak - (0.0075 - 10 / FS)) < 1e-9
+        await pilot.press("z")
+        assert abs(plot.spec.peak - 0.0075) < 1e-12
+        await pilot.press("escape")  # deselects first
+        assert screen.selected_marker is None and isinstance(app.screen, RunDetailScreen)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, StartScreen))

@@ -1,10 +1,13 @@
 """One stored run: its steps, measurements with flags, and every trace with its markers.
 
 The run row and each trace are read on a worker thread; traces load only when selected.
+Markers can be moved by keys; until storage can record manual edits (and the engine
+re-measure on them) the screen shows the edits with a plain "not stored" warning.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
@@ -16,6 +19,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from engine.events import utc_now
+from tui.markers import MarkerEdit, move_on_grid, value_at
+from tui.widgets.marker_panel import MarkerPanel
 from tui.widgets.measurements_table import MeasurementsTable
 from tui.widgets.run_summary import STATUS_STYLES
 from tui.widgets.runs_table import short_time
@@ -26,17 +32,35 @@ if TYPE_CHECKING:
     from tui.app import EdxApp
 
 
+@dataclass
+class TraceMarkers:
+    """Automatic and current marker times (s) of one trace."""
+
+    automatic: dict[str, float | None]
+    current: dict[str, float | None] = field(default_factory=dict)
+
+
 class RunDetailScreen(Screen[None]):
-    """Review a finished run; n/p walk through its traces."""
+    """Review a finished run; n/p walk through its traces, o/k select a marker."""
 
     CSS_PATH = "run_detail.tcss"
     SUB_TITLE = "run detail"
-    HELP = ("A stored run. n and p select the next or previous trace, which is plotted with "
-            "its onset (solid) and negative-peak (dotted) markers and baseline. Esc goes back.")
+    HELP = ("A stored run. n and p select the next or previous trace, plotted negative-up "
+            "with its onset (solid) and negative-peak (dotted) markers and baseline. o selects "
+            "the onset marker, k the negative-peak marker; ←/→ move it one sample, shift+←/→ "
+            "ten, z puts it back where the analysis placed it, Esc deselects. The time and "
+            "signal at the marker are shown; manual edits are not stored yet. Esc goes back.")
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "trace(1)", "Next trace"),
         Binding("p", "trace(-1)", "Prev trace"),
+        Binding("o", "select_marker('onset')", "Onset mark"),
+        Binding("k", "select_marker('peak')", "Peak mark"),
+        Binding("left", "move_marker(-1)", "−1 sample", show=False, priority=True),
+        Binding("right", "move_marker(1)", "+1 sample", show=False, priority=True),
+        Binding("shift+left", "move_marker(-10)", "−10 samples", show=False, priority=True),
+        Binding("shift+right", "move_marker(10)", "+10 samples", show=False, priority=True),
+        Binding("z", "reset_marker", "Auto marker", show=False),
         Binding("escape", "back", "Back"),
     ]
 
@@ -61,6 +85,9 @@ class RunDetailScreen(Screen[None]):
         self.trace_index = 0
         self._trace_cache: dict[int, Any] = {}
         self._trace_titles: dict[Any, str] = {}
+        self._markers: dict[int, TraceMarkers] = {}
+        self.selected_marker: str | None = None
+        self.marker_edits: list[MarkerEdit] = []
 
     @property
     def edx(self) -> EdxApp:
@@ -73,6 +100,7 @@ class RunDetailScreen(Screen[None]):
             yield DataTable(id="detail-steps", cursor_type="row")
             with Vertical(id="detail-main"):
                 yield TracePlot(id="detail-plot")
+                yield MarkerPanel(id="detail-markers")
                 yield MeasurementsTable(id="detail-measurements")
         yield Footer()
 
@@ -174,15 +202,92 @@ class RunDetailScreen(Screen[None]):
 
     def _plot(self, trace: Any) -> None:
         measures = getattr(trace, "measures", None) or {}
-        self.query_one(TracePlot).show_sweep(trace.volts(), trace.sample_rate, trace.t0, measures)
+        plot = self.query_one(TracePlot)
+        plot.show_sweep(trace.volts(), trace.sample_rate, trace.t0, measures)
+        spec = plot.spec
+        assert spec is not None
+        markers = self._markers.setdefault(self.trace_index, TraceMarkers(
+            automatic={"onset": spec.onset, "peak": spec.peak}))
+        if not markers.current:
+            markers.current = dict(markers.automatic)
+        self._show_markers()
+        self.refresh_bindings()
+
+    # ---- manual markers -----------------------------------------------------------
+
+    @property
+    def current_trace(self) -> Any:
+        return self._trace_cache.get(self.trace_index)
+
+    def _show_markers(self) -> None:
+        """Push marker positions to the plot and the panel (called after every change)."""
+        trace = self.current_trace
+        markers = self._markers.get(self.trace_index)
+        plot = self.query_one(TracePlot)
+        if trace is None or markers is None or plot.spec is None:
+            return
+        plot.set_markers(markers.current.get("onset"), markers.current.get("peak"),
+                         self.selected_marker)
+        marker = self.selected_marker
+        t = markers.current.get(marker) if marker else None
+        volts = plot.spec.volts
+        value = value_at(volts, t, trace.sample_rate, trace.t0) if t is not None else None
+        self.query_one(MarkerPanel).show_marker(
+            marker, t, markers.automatic.get(marker) if marker else None, value,
+            plot.spec.baseline, self.marker_edits)
+
+    def action_select_marker(self, marker: str) -> None:
+        self.selected_marker = None if self.selected_marker == marker else marker
+        self._show_markers()
+        self.refresh_bindings()
+
+    def action_move_marker(self, samples: int) -> None:
+        trace, marker = self.current_trace, self.selected_marker
+        markers = self._markers.get(self.trace_index)
+        if trace is None or marker is None or markers is None:
+            return
+        previous = markers.current.get(marker)
+        n = int(self.query_one(TracePlot).spec.volts.shape[0])  # type: ignore[union-attr]
+        fallback = markers.current.get("onset" if marker == "peak" else "peak")
+        new = move_on_grid(previous, samples, n, trace.sample_rate, trace.t0, fallback)
+        self._record_edit(marker, previous, new)
+
+    def action_reset_marker(self) -> None:
+        markers = self._markers.get(self.trace_index)
+        marker = self.selected_marker
+        if markers is None or marker is None:
+            return
+        automatic = markers.automatic.get(marker)
+        if automatic is not None and automatic != markers.current.get(marker):
+            self._record_edit(marker, markers.current.get(marker), automatic)
+
+    def _record_edit(self, marker: str, previous: float | None, new: float) -> None:
+        """Consecutive moves of one marker on one trace make one audit entry."""
+        markers = self._markers[self.trace_index]
+        markers.current[marker] = new
+        trace_id = self.traces[self.trace_index].get("id")
+        last = self.marker_edits[-1] if self.marker_edits else None
+        if last is not None and last.trace_id == trace_id and last.marker == marker:
+            previous = last.previous_s
+            self.marker_edits.pop()
+        self.marker_edits.append(MarkerEdit(trace_id, marker, markers.automatic.get(marker),
+                                            previous, new, utc_now()))
+        self._show_markers()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "trace":
             return len(self.traces) > 1
+        if action in ("move_marker", "reset_marker"):
+            return self.selected_marker is not None and self.current_trace is not None
+        if action == "select_marker":
+            return self.current_trace is not None
         return True
 
     def action_trace(self, step: int) -> None:
         self.select_trace(self.trace_index + step)
 
     def action_back(self) -> None:
+        if self.selected_marker is not None:
+            self.action_select_marker(self.selected_marker)  # Esc first deselects
+            return
         self.dismiss(None)
