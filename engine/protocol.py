@@ -251,8 +251,8 @@ def _include(item: object, group: str, mark: Mark, source: Path, depth: int) -> 
 
     steps: list[Step] = []
     for step in included.steps:
-        if step.group != "main":
-            continue
+        if step.group != "main" or isinstance(step, CompareStep):
+            continue  # the composite has its own checklist, cleanup and comparison
         changes: dict[str, object] = {"id": renamed(step.id), "group": group}
         if isinstance(step, ComputeStep):
             changes.update(proximal=renamed(step.proximal), distal=renamed(step.distal),
