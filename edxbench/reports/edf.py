@@ -69,36 +69,46 @@ def render_edf(data: RunData) -> bytes:
 
 
 def _signal(trace: StoredTrace, rate: float, n_total: int, label: str) -> edfio.EdfSignal:
-    digital, (d_lo, d_hi), (p_lo, p_hi) = _digitise(trace)
-    full_scale = max(abs(p_lo), abs(p_hi))
-    factor, unit = (1e3, "mV") if full_scale >= 1e-3 else (1e6, "uV")
+    digital, (d_lo, d_hi), (p_lo, p_hi), unit = _digitise(trace)
     if digital.size < n_total:  # pad a shorter sweep with the code nearest 0 V
         zero = (0.0 - p_lo) / (p_hi - p_lo) * (d_hi - d_lo) + d_lo
         fill = int(min(max(round(zero), d_lo), d_hi))
         digital = np.concatenate([digital, np.full(n_total - digital.size, fill, np.int16)])
     return edfio.EdfSignal.from_digital(
-        digital, rate, label=label, physical_dimension=unit,
-        physical_range=(p_lo * factor, p_hi * factor), digital_range=(d_lo, d_hi),
+        digital, rate, label=label, physical_dimension=unit, physical_range=(p_lo, p_hi),
+        digital_range=(d_lo, d_hi),
         transducer_type=_ascii(f"step {trace.step_id}; {trace.role} sweep; "
                                f"{trace.current_mA:g} mA {trace.pulse_width_ms:g} ms", 80))
 
 
-def _digitise(trace: StoredTrace) -> tuple[np.ndarray, tuple[int, int], tuple[float, float]]:
-    """EDF digital values, digital range and physical range (volts) for one sweep."""
+def _unit(full_scale_volts: float) -> tuple[float, str]:
+    return (1e3, "mV") if full_scale_volts >= 1e-3 else (1e6, "uV")
+
+
+def _digitise(trace: StoredTrace) -> tuple[np.ndarray, tuple[int, int], tuple[float, float],
+                                           str]:
+    """EDF digital values, digital range, physical range and unit for one sweep."""
     codes = trace.codes
     if codes.dtype.kind in "iu" and codes.dtype.itemsize <= 2:
         info = np.iinfo(codes.dtype)
         shift = -32768 if codes.dtype == np.uint16 else 0
         digital = (codes.astype(np.int32) + shift).astype(np.int16)
-        physical = (info.min * trace.scale + trace.offset, info.max * trace.scale + trace.offset)
-        return digital, (int(info.min) + shift, int(info.max) + shift), physical
+        lo, hi = info.min * trace.scale + trace.offset, info.max * trace.scale + trace.offset
+        factor, unit = _unit(max(abs(lo), abs(hi)))
+        return digital, (int(info.min) + shift, int(info.max) + shift), \
+            (lo * factor, hi * factor), unit
     volts = trace.volts()
     finite = volts[np.isfinite(volts)]
-    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-1e-3, 1e-3)
-    if hi - lo < 1e-12:
-        lo, hi = lo - 1e-6, hi + 1e-6
-    steps = np.round((np.nan_to_num(volts, nan=lo) - lo) / (hi - lo) * (EDF_MAX - EDF_MIN))
-    return (steps + EDF_MIN).astype(np.int16), (EDF_MIN, EDF_MAX), (lo, hi)
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    factor, unit = _unit(max(abs(lo), abs(hi)))
+    # Whole numbers of the unit: the 8-character header fields hold them exactly, so the
+    # reader's scaling is the one the samples were quantised with.
+    p_lo, p_hi = math.floor(lo * factor), math.ceil(hi * factor)
+    if p_hi <= p_lo:
+        p_hi = p_lo + 1
+    scaled = np.nan_to_num(volts * factor, nan=float(p_lo))
+    steps = np.round((scaled - p_lo) / (p_hi - p_lo) * (EDF_MAX - EDF_MIN))
+    return (steps + EDF_MIN).astype(np.int16), (EDF_MIN, EDF_MAX), (p_lo, p_hi), unit
 
 
 def _rate(rate: float) -> float:
@@ -126,6 +136,7 @@ def _ascii(text: str, limit: int) -> str:
 
 
 def _field(text: str) -> str:
-    """An EDF+ identification subfield: no spaces, printable ASCII, 'X' when empty."""
-    value = re.sub(r"[^\x21-\x7e]", "_", text)[:40]
+    """An EDF+ identification subfield: spaces as '_' (readers turn them back), others
+    outside printable ASCII as '?', 'X' when empty."""
+    value = _ascii(text, 40).replace(" ", "_")
     return value or "X"
