@@ -16,9 +16,10 @@ from engine.yamlsource import Mark, SourceError, load_yaml_file, load_yaml_text
 
 SCHEMA_VERSION = 1
 STEP_GROUPS = ("setup", "main", "cleanup")
-STEP_KINDS = ("instruction", "safety_checklist", "input", "stimulate", "compute", "compare")
+STEP_KINDS = ("instruction", "safety_checklist", "input", "stimulate", "series", "compute",
+              "compare")
 # Steps that touch the subject; a safety checklist must come before the first of them.
-SUBJECT_CONTACT_KINDS = ("stimulate",)
+SUBJECT_CONTACT_KINDS = ("stimulate", "series")
 
 
 class ProtocolError(SourceError):
@@ -100,6 +101,30 @@ class StimulateStep(Step):
     min_snr: float = 5.0  # a response smaller than this many noise SDs is "no response"
     measure: str = "cmap"  # cmap (motor, mV) | snap (sensory, µV)
     averages: int = 1  # sweeps averaged for the final response (SNAPs at low SNR)
+
+
+@dataclass(frozen=True)
+class SeriesStep(Step):
+    """Repeated stimuli analysed together: F-waves, or repetitive stimulation (RNS).
+
+    The current is the accepted (supramaximal) current of an earlier stimulate step, or
+    fixed. RNS may repeat its train after a maximal voluntary contraction."""
+
+    mode: str = "f_wave"  # f_wave | rns
+    nerve: str = ""
+    site: str = ""
+    recording: str = ""
+    current_from: str = ""
+    fixed_mA: float | None = None
+    count: int = 20
+    rate_hz: float = 1.0
+    pulse_width_ms: float = 0.2
+    sweep: SweepSpec = field(default_factory=lambda: SweepSpec(60.0, 2.0, 0.2, 2000))
+    window_ms: tuple[float, float] = (20.0, 55.0)  # F-wave search window (after the M-wave)
+    threshold_k: float = 10.0
+    exercise_s: float = 0.0  # RNS: contraction before the post-exercise train (0: none)
+    artefact_ms: float = 1.0
+    min_snr: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -298,12 +323,58 @@ def _parse_step(item: object, group: str, mark: Mark) -> Step:
                          tape_measure=tape_measure)
     elif kind == "stimulate":
         step = _parse_stimulate(r, common)
+    elif kind == "series":
+        step = _parse_series(r, common)
     elif kind == "compute":
         step = _parse_compute(r, common)
     else:
         step = CompareStep(**common)
     r.finish()
     return step
+
+
+def _parse_sweep(r: FieldReader, default_window: float) -> SweepSpec:
+    sweep_reader = r.sub("sweep", "sweep", required=True)
+    assert sweep_reader is not None
+    sweep = SweepSpec(
+        window_ms=float(sweep_reader.number("window_ms", default_window, minimum=1,
+                                            maximum=1000, unit="ms")),
+        pretrigger_ms=float(sweep_reader.number("pretrigger_ms", 2.0, minimum=0.2, maximum=100,
+                                                unit="ms")),
+        sensitivity_mV_per_div=float(sweep_reader.number("sensitivity_mV_per_div", 2.0,
+                                                         minimum=0.001, maximum=100)),
+        points=int(sweep_reader.integer("points", 2000, minimum=100, maximum=100_000) or 2000),
+    )
+    sweep_reader.finish()
+    return sweep
+
+
+def _parse_series(r: FieldReader, common: dict) -> SeriesStep:
+    mode = str(r.choice("mode", ("f_wave", "rns"), required=True))
+    current_from = str(r.identifier("current_from", "") or "")
+    fixed = r.number("fixed_mA", minimum=0.1, maximum=100, unit="mA")
+    if bool(current_from) == (fixed is not None):
+        raise ProtocolError(r.mark, f"{r.what}: give exactly one of 'current_from' or "
+                                    "'fixed_mA'")
+    window = tuple(float(x) for x in r.items("window_ms")) or (20.0, 55.0)
+    if len(window) != 2 or not 0 <= window[0] < window[1]:
+        raise r.error("window_ms", "must be [start, end] in ms with start < end")
+    return SeriesStep(
+        **common, mode=mode, nerve=str(r.identifier("nerve", required=True)),
+        site=str(r.identifier("site", required=True)),
+        recording=str(r.text("recording", required=True, max_length=32)),
+        current_from=current_from, fixed_mA=fixed,
+        count=int(r.integer("count", 20 if mode == "f_wave" else 10, minimum=2, maximum=100)
+                  or 2),
+        rate_hz=float(r.number("rate_hz", 1.0 if mode == "f_wave" else 3.0, minimum=0.1,
+                               maximum=50, unit="Hz")),
+        pulse_width_ms=float(r.number("pulse_width_ms", 0.2, minimum=0.05, maximum=1.0,
+                                      unit="ms")),
+        sweep=_parse_sweep(r, 60.0), window_ms=(window[0], window[1]),
+        threshold_k=float(r.number("threshold_k", 10.0, minimum=2, maximum=50)),
+        exercise_s=float(r.number("exercise_s", 0.0, minimum=0, maximum=120, unit="s")),
+        artefact_ms=float(r.number("artefact_ms", 1.0, minimum=0.0, maximum=20, unit="ms")),
+    )
 
 
 def _parse_compute(r: FieldReader, common: dict) -> ComputeStep:
@@ -416,4 +487,9 @@ def _check_references(steps: list[Step]) -> None:
                     raise ProtocolError(step.field_marks.get(label, step.mark),
                                         f"step '{step.id}': {label} '{ref}' must name "
                                         f"an earlier {wanted} step")
+        if isinstance(step, SeriesStep) and step.current_from and not isinstance(
+                seen.get(step.current_from), StimulateStep):
+            raise ProtocolError(step.field_marks.get("current_from", step.mark),
+                                f"step '{step.id}': current_from '{step.current_from}' must "
+                                "name an earlier stimulate step")
         seen[step.id] = step

@@ -21,6 +21,7 @@ class ResumePoint:
     measured: dict[str, float] = field(default_factory=dict)  # "step.name" → value
     measurements: tuple[Measurement, ...] = ()
     safety: dict[str, Any] = field(default_factory=dict)  # checklist answers
+    currents: dict[str, float] = field(default_factory=dict)  # accepted current per site step
 
 
 def resume_point(stored_run: dict[str, Any]) -> ResumePoint:
@@ -42,4 +43,8 @@ def resume_point(stored_run: dict[str, Any]) -> ResumePoint:
     for step in stored_run["steps"]:
         if step["kind"] == "safety_checklist" and step["status"] == "done":
             safety = dict(step["result"].get("answers", {}))
-    return ResumePoint(stored_run["id"], completed, values, measured, measurements, safety)
+    currents = {step["step_id"]: float(step["result"]["final_current_mA"])
+                for step in stored_run["steps"]
+                if step["status"] == "done" and "final_current_mA" in step["result"]}
+    return ResumePoint(stored_run["id"], completed, values, measured, measurements, safety,
+                       currents)

@@ -31,12 +31,14 @@ from engine.protocol import (
     InstructionStep,
     Protocol,
     SafetyChecklistStep,
+    SeriesStep,
     Step,
     StimulateStep,
 )
 from engine.reference import ReferenceSet, flagged
 from engine.resume import ResumePoint
 from engine.safety import SafetyState, StepTarget, decide, is_override, load_safety, override_prompt
+from engine.series import run_series
 from engine.supramaximal import SupramaximalSearch
 from instruments.bench import Bench, SweepSettings
 from instruments.errors import InstrumentError
@@ -113,6 +115,7 @@ class Run:
         self._values: dict[str, float] = dict(resume.values) if resume else {}
         # every measured value so far, "step.name" → value, for compute steps
         self._measured: dict[str, float] = dict(resume.measured) if resume else {}
+        self._currents: dict[str, float] = dict(resume.currents) if resume else {}
         self._measurements: list[ev.Measurement] = list(resume.measurements) if resume else []
         self._last_stimulus: float | None = None
         self.safety_data = load_safety()
@@ -309,6 +312,8 @@ class Run:
             return self._checklist(seq, step, started, cancellable)
         if isinstance(step, StimulateStep):
             return self._stimulate(seq, step, started)
+        if isinstance(step, SeriesStep):
+            return run_series(self, seq, step, started)
         if isinstance(step, InputStep):
             return self._input(seq, step, started, cancellable)
         if isinstance(step, ComputeStep):
@@ -383,6 +388,7 @@ class Run:
                                  "largest in the search; check the stimulator position"))
         measurements = self._response_measurements(step, final.measures, final_index)
         result["final_current_mA"] = current
+        self._currents[step.id] = current
         return ev.StepCompleted(self.run_id, seq, step.id, step.kind, step.title, "done", started,
                                 traces=tuple(traces), measurements=tuple(measurements),
                                 result=result)
@@ -436,7 +442,7 @@ class Run:
                                     current_mA))
         return ev.TraceRecord(role, step.site, sweep, current_mA, step.pulse_width_ms, measures)
 
-    def _sweep_once(self, seq: int, step: StimulateStep, current_mA: float,
+    def _sweep_once(self, seq: int, step: StimulateStep | SeriesStep, current_mA: float,
                     role: str) -> ev.TraceRecord:
         self._check_cancel()
         self._pace(step.rate_hz)
@@ -451,7 +457,7 @@ class Run:
                                     current_mA))
         return ev.TraceRecord(role, step.site, sweep, current_mA, step.pulse_width_ms, measures)
 
-    def _measure(self, step: StimulateStep, sweep: Sweep) -> dict[str, Any]:
+    def _measure(self, step: StimulateStep | SeriesStep, sweep: Sweep) -> dict[str, Any]:
         return dict(rustcore.measure_sweep(sweep.volts(), sweep.sample_rate, sweep.t0,
                                            search_start=step.artefact_ms / 1e3,
                                            min_snr=step.min_snr))
@@ -530,7 +536,7 @@ class Run:
 
 def _target(step: Step) -> StepTarget | None:
     """What a step touches on the subject, or None for steps that touch nothing."""
-    if isinstance(step, StimulateStep):
+    if isinstance(step, StimulateStep | SeriesStep):
         return StepTarget(kind="stimulate", site=step.site)
     return None
 
