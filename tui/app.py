@@ -16,6 +16,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from tui.data import DataSource, ProtocolEntry, StorageSource
+from tui.screens.bench import BenchScreen
+from tui.screens.compare import CompareScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
 from tui.screens.run import RunScreen
@@ -36,6 +38,13 @@ def default_session_factory(*args: Any, **kwargs: Any) -> Any:
     return open_session(*args, **kwargs)
 
 
+def default_resume_factory(run_id: str, **kwargs: Any) -> Any:
+    """`edxbench.session.open_resume_session`, imported only when a run is resumed."""
+    from edxbench.session import open_resume_session
+
+    return open_resume_session(run_id, **kwargs)
+
+
 class EdxApp(App[int]):
     """Entry point for the terminal face; `edxbench` with no arguments runs this."""
 
@@ -52,7 +61,8 @@ class EdxApp(App[int]):
     def __init__(self, db_path: Path, bench_profile: str = "sim", fast: bool = False, *,
                  bench_config: Path | None = None, protocol_path: Path | None = None,
                  subject_id: str | None = None, source: DataSource | None = None,
-                 session_factory: SessionFactory | None = None) -> None:
+                 session_factory: SessionFactory | None = None,
+                 resume_factory: SessionFactory | None = None) -> None:
         """protocol_path + subject_id (from `edxbench run X --subject Y`) start at once."""
         super().__init__()
         self.db_path = Path(db_path)
@@ -63,6 +73,7 @@ class EdxApp(App[int]):
             else None
         self.source: DataSource = source or StorageSource(self.db_path)
         self.session_factory: SessionFactory = session_factory or default_session_factory
+        self.resume_factory: SessionFactory = resume_factory or default_resume_factory
         self.hung_up = False
 
     def on_mount(self) -> None:
@@ -78,6 +89,12 @@ class EdxApp(App[int]):
             kwargs["bench_config"] = self.bench_config
         return self.session_factory(protocol_path, subject_id, profile=self.bench_profile,
                                     db_path=self.db_path, fast=self.fast, **kwargs)
+
+    def open_resume(self, run_id: str, **kwargs: Any) -> Any:
+        """Continue a stored run on its own bench profile (called on the worker)."""
+        if self.bench_config is not None:
+            kwargs["bench_config"] = self.bench_config
+        return self.resume_factory(run_id, db_path=self.db_path, fast=self.fast, **kwargs)
 
     def _install_signal_handlers(self) -> None:
         """A dropped SSH link sends SIGHUP: abort the run and leave, never spin or linger."""
@@ -105,6 +122,19 @@ class EdxApp(App[int]):
 
     def open_run_detail(self, run_id: str) -> None:
         self.push_screen(RunDetailScreen(run_id))
+
+    def open_interrupted(self) -> None:
+        self.push_screen(RunsScreen(status="interrupted"))
+
+    def open_compare(self, left_id: str, right_id: str) -> None:
+        self.push_screen(CompareScreen(left_id, right_id))
+
+    def open_bench(self) -> None:
+        self.push_screen(BenchScreen(self.bench_profile, self.bench_config))
+
+    def resume_run(self, run_id: str, title: str = "", subject_id: str = "") -> None:
+        entry = ProtocolEntry(run_id, title or f"run {run_id[:8]}", Path())
+        self.push_screen(RunScreen(entry, subject_id or "?", resume_run_id=run_id))
 
     def run_finished(self, screen: RunScreen) -> None:
         """A run that ends while its screen is covered (help, palette) still gets noticed."""
@@ -168,6 +198,22 @@ class EdxApp(App[int]):
         if isinstance(screen, StartScreen):
             yield SystemCommand("Start run", "Start the selected protocol on the subject",
                                 screen.action_start)
+            yield SystemCommand("Bench", "Instruments, identities and connection state",
+                                self.open_bench)
+            yield SystemCommand("Interrupted runs", "List runs whose engine died; resume one",
+                                self.open_interrupted)
+        if isinstance(screen, RunsScreen):
+            yield SystemCommand("Compare marked runs", "Open the two marked runs side by side",
+                                screen.action_compare)
+            yield SystemCommand("Resume run", "Resume the selected interrupted run",
+                                screen.action_resume)
+            yield SystemCommand("Abnormal only", "Toggle listing only runs with abnormal values",
+                                screen.action_abnormal)
+        if isinstance(screen, RunDetailScreen):
+            yield SystemCommand("Onset marker", "Select the onset marker to move it",
+                                lambda: screen.action_select_marker("onset"))
+            yield SystemCommand("Negative-peak marker", "Select the peak marker to move it",
+                                lambda: screen.action_select_marker("peak"))
         if not isinstance(screen, RunsScreen | RunScreen) or (
                 isinstance(screen, RunScreen) and not screen.active):
             yield SystemCommand("Past runs", "List stored runs, newest first", self.open_runs)

@@ -7,9 +7,14 @@ Every storage call opens its own SQLite connection on the calling (worker) threa
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+# Rows a client-side filter may read while storage cannot filter by it (see runs_page).
+SCAN_LIMIT = 20_000
+STATUSES = ("completed", "interrupted", "failed", "stopped", "aborted", "running")
 
 
 @dataclass(frozen=True)
@@ -19,16 +24,43 @@ class ProtocolEntry:
     path: Path
 
 
+@dataclass(frozen=True)
+class RunFilter:
+    """What the review list is narrowed to; empty fields mean "any"."""
+
+    search: str | None = None
+    status: str | None = None
+    protocol_id: str | None = None
+    subject_id: str | None = None
+    abnormal_only: bool = False
+
+    @property
+    def active(self) -> bool:
+        return bool(self.search or self.status or self.protocol_id or self.subject_id
+                    or self.abnormal_only)
+
+    def matches(self, row: dict[str, Any]) -> bool:
+        """The exact test, for rows storage could only narrow down."""
+        return ((not self.status or row.get("status") == self.status)
+                and (not self.protocol_id or row.get("protocol_id") == self.protocol_id)
+                and (not self.subject_id or row.get("subject_id") == self.subject_id)
+                and (not self.abnormal_only or int(row.get("abnormal_count") or 0) > 0))
+
+
 class DataSource(Protocol):
     def protocols(self) -> list[ProtocolEntry]: ...
 
     def subjects(self) -> list[str]: ...
 
-    def runs_page(self, offset: int, limit: int, search: str | None) -> list[dict[str, Any]]: ...
+    def runs_page(self, offset: int, limit: int, filters: RunFilter) -> list[dict[str, Any]]: ...
 
     def run(self, run_id: str) -> dict[str, Any]: ...
 
     def trace(self, trace_id: Any) -> Any: ...
+
+    def interrupted_runs(self) -> list[str]: ...
+
+    def bench_info(self, profile: str, config: Path | None) -> dict[str, Any]: ...
 
 
 class StorageSource:
@@ -57,11 +89,77 @@ class StorageSource:
         finally:
             db.close()
 
-    def runs_page(self, offset: int, limit: int, search: str | None) -> list[dict[str, Any]]:
-        return self._query("list_runs", limit=limit, offset=offset, search=search)
+    def runs_page(self, offset: int, limit: int, filters: RunFilter) -> list[dict[str, Any]]:
+        """One page from SQLite. Filters `list_runs` does not take yet are applied here.
+
+        Until storage filters by protocol, subject and abnormal findings itself, those are
+        narrowed by `search` where possible and checked row by row, reading at most
+        SCAN_LIMIT rows per page (a page may then come back short).
+        """
+        from storage import queries
+        from storage.database import open_database
+
+        accepted = set(inspect.signature(queries.list_runs).parameters)
+        wanted = {"protocol_id": filters.protocol_id, "subject_id": filters.subject_id,
+                  "abnormal_only": filters.abnormal_only or None}
+        native = {k: v for k, v in wanted.items() if v is not None and k in accepted}
+        missing = {k for k, v in wanted.items() if v is not None and k not in accepted}
+        search = filters.search
+        if search is None and missing & {"subject_id", "protocol_id"}:
+            search = filters.subject_id if "subject_id" in missing else filters.protocol_id
+        db = open_database(self.db_path)
+        try:
+            def fetch(off: int, lim: int) -> list[dict[str, Any]]:
+                return queries.list_runs(db, limit=lim, offset=off, search=search,
+                                         status=filters.status, **native)
+
+            if not missing:
+                return fetch(offset, limit)
+            rows: list[dict[str, Any]] = []
+            skipped, scanned, chunk = 0, 0, 500
+            while len(rows) < limit and scanned < SCAN_LIMIT:
+                batch = fetch(scanned, chunk)
+                scanned += len(batch)
+                for row in batch:
+                    if not filters.matches(row):
+                        continue
+                    if skipped < offset:
+                        skipped += 1
+                    elif len(rows) < limit:
+                        rows.append(row)
+                if len(batch) < chunk:
+                    break
+            return rows
+        finally:
+            db.close()
 
     def run(self, run_id: str) -> dict[str, Any]:
         return self._query("get_run", run_id)
 
     def trace(self, trace_id: Any) -> Any:
         return self._query("load_trace", trace_id)
+
+    def interrupted_runs(self) -> list[str]:
+        """Marks runs whose engine died as interrupted (edxbench.session) and lists them."""
+        from edxbench.session import detect_interrupted
+        from storage.database import open_database
+
+        db = open_database(self.db_path)
+        try:
+            detect_interrupted(db)
+        finally:
+            db.close()
+        rows = self._query("list_runs", limit=50, offset=0, status="interrupted")
+        return [str(r["id"]) for r in rows]
+
+    def bench_info(self, profile: str, config: Path | None) -> dict[str, Any]:
+        """Open the bench, read who answers and how it is set, close it again."""
+        from instruments.bench import open_bench
+        from instruments.clock import FastClock
+
+        bench = open_bench(profile, config_path=config, clock=FastClock())
+        try:
+            return {"profile": bench.profile.name, "kind": bench.profile.kind,
+                    "identities": bench.identities(), "settings": bench.settings_snapshot()}
+        finally:
+            bench.close()

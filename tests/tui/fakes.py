@@ -15,7 +15,7 @@ import numpy as np
 
 from engine import events as ev
 from engine.prompts import Prompt, PromptCancelled
-from tui.data import ProtocolEntry
+from tui.data import ProtocolEntry, RunFilter
 
 FS = 20_000.0
 T0 = -0.002
@@ -147,7 +147,9 @@ class FakeSession:
 
 
 class FakeFactory:
-    """Records the sessions it opens; can fail on open like an unreachable bench."""
+    """Records the sessions it opens; can fail on open like an unreachable bench.
+
+    Serves as resume factory too: called with a run id instead of a protocol path."""
 
     def __init__(self, open_error: Exception | None = None,
                  run_error: Exception | None = None) -> None:
@@ -156,7 +158,7 @@ class FakeFactory:
         self.sessions: list[FakeSession] = []
         self.calls: list[dict[str, Any]] = []
 
-    def __call__(self, protocol_path: Path, subject_id: str, **kwargs: Any) -> FakeSession:
+    def __call__(self, protocol_path: Any, subject_id: str = "", **kwargs: Any) -> FakeSession:
         self.calls.append({"protocol_path": protocol_path, "subject_id": subject_id, **kwargs})
         if self.open_error is not None:
             raise self.open_error
@@ -167,30 +169,41 @@ class FakeFactory:
 
 
 def stored_run(i: int) -> dict[str, Any]:
-    return {"id": f"run-{i:05d}", "started_at": f"2026-01-01T00:{i % 60:02d}:00.000+00:00",
-            "protocol_id": "median-motor", "protocol_title": "Median motor NCS (APB)",
-            "subject_id": f"S-{i:04d}", "status": "completed" if i % 3 else "aborted",
-            "abnormal_count": i % 4}
+    status = "completed" if i % 3 else "aborted"
+    if i % 10 == 5:
+        status = "interrupted"
+    protocol = ("median-motor", "Median motor NCS (APB)") if i % 2 == 0 else (
+        "ulnar-motor", "Ulnar motor NCS (ADM)")
+    return {"id": f"run-{i:05d}", "started_at": f"2026-01-01T{i // 60 % 24:02d}:{i % 60:02d}"
+            ":00.000+00:00", "protocol_id": protocol[0], "protocol_title": protocol[1],
+            "subject_id": f"S-{i:04d}", "status": status, "abnormal_count": i % 4}
 
 
 class FakeSource:
     """In-memory runs; counts rows handed out to prove paging never loads everything."""
 
-    def __init__(self, n_runs: int = 3) -> None:
+    def __init__(self, n_runs: int = 3, bench_error: Exception | None = None) -> None:
         self.all_runs = [stored_run(i) for i in range(n_runs)]
         self.page_calls: list[tuple[int, int, str | None]] = []
+        self.filters: list[RunFilter] = []
         self.rows_served = 0
+        self.bench_error = bench_error
+        self.bench_checks = 0
 
     def protocols(self) -> list[ProtocolEntry]:
         return [ProtocolEntry("fake-protocol", "Fake protocol", Path("fake.yaml")),
-                ProtocolEntry("median-motor", "Median motor NCS (APB)", Path("median.yaml"))]
+                ProtocolEntry("median-motor", "Median motor NCS (APB)", Path("median.yaml")),
+                ProtocolEntry("ulnar-motor", "Ulnar motor NCS (ADM)", Path("ulnar.yaml"))]
 
     def subjects(self) -> list[str]:
         return ["normal-adult", "cts-moderate"]
 
-    def runs_page(self, offset: int, limit: int, search: str | None) -> list[dict[str, Any]]:
+    def runs_page(self, offset: int, limit: int, filters: RunFilter) -> list[dict[str, Any]]:
+        search = filters.search
         self.page_calls.append((offset, limit, search))
-        rows = sorted((r for r in self.all_runs if not search or search in r["subject_id"]),
+        self.filters.append(filters)
+        rows = sorted((r for r in self.all_runs
+                       if (not search or search in r["subject_id"]) and filters.matches(r)),
                       key=lambda r: r["started_at"], reverse=True)  # newest first, as storage
         page = rows[offset:offset + limit]
         self.rows_served += len(page)
@@ -213,3 +226,15 @@ class FakeSource:
 
     def trace(self, trace_id: Any) -> FakeTrace:
         return FakeTrace(cmap(amplitude=4e-3 * int(trace_id)), measures=dict(MEASURES))
+
+    def interrupted_runs(self) -> list[str]:
+        return [r["id"] for r in self.all_runs if r["status"] == "interrupted"]
+
+    def bench_info(self, profile: str, config: Path | None) -> dict[str, Any]:
+        self.bench_checks += 1
+        if self.bench_error is not None:
+            raise self.bench_error
+        return {"profile": profile, "kind": "sim", "identities": {
+            "generator": "Keysight Technologies,33522B,SIM0001,5.0",
+            "scope": "KEYSIGHT TECHNOLOGIES,DSOX1204G,SIM0002,2.0",
+            "subject": ""}, "settings": {"profile": profile, "limits": {"max_current_mA": 100}}}

@@ -47,3 +47,9 @@ async def screen_of(pilot: Pilot[Any], cls: type, timeout: float = 10.0) -> Any:
                    timeout, what=f"{cls.__name__} composed")
     await pilot.pause()
     return screen
+
+
+def screen_text(app: Any) -> str:
+    """What the terminal shows, as plain text (for reviewing layouts and asserting on them)."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join("".join(seg.text for seg in strip) for strip in strips)

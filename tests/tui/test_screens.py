@@ -54,7 +54,7 @@ async def test_start_screen_lists_protocols_and_subjects(tmp_path: Path) -> None
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         screen = await screen_of(pilot, StartScreen)
-        await wait_for(pilot, lambda: screen.query_one("#protocols", OptionList).option_count == 2)
+        await wait_for(pilot, lambda: screen.query_one("#protocols", OptionList).option_count == 3)
         assert screen.query_one("#subjects", OptionList).option_count == 2
         assert app.focused is screen.query_one("#protocols", OptionList)
 

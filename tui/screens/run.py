@@ -59,10 +59,13 @@ class RunScreen(Screen[None]):
         Binding("escape", "leave", "New study"),
     ]
 
-    def __init__(self, protocol: ProtocolEntry, subject_id: str) -> None:
+    def __init__(self, protocol: ProtocolEntry, subject_id: str,
+                 resume_run_id: str | None = None) -> None:
+        """resume_run_id continues a stored run instead of starting the protocol anew."""
         super().__init__()
         self.protocol = protocol
         self.subject_id = subject_id
+        self.resume_run_id = resume_run_id
         self.prompter = ChannelPrompter(source="tui")
         self.session: Any = None
         self.run_id: str | None = None
@@ -100,7 +103,9 @@ class RunScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = f"{self.protocol.title} · {self.subject_id}"
-        self.query_one(StepPanel).show_message(f"Opening the bench for {self.protocol.title}…")
+        what = "to resume" if self.resume_run_id else "for"
+        self.query_one(StepPanel).show_message(
+            f"Opening the bench {what} {self.protocol.title}…")
         self.query_one(TracePlot).border_title = "sweep"
         self.query_one(MeasurementsTable).border_title = "measurements"
         self.query_one(StepList).border_title = "steps"
@@ -116,8 +121,12 @@ class RunScreen(Screen[None]):
     def run_engine(self) -> None:
         session = None
         try:
-            session = self.edx.open_session(self.protocol.path, self.subject_id,
-                                            prompter=self.prompter, subscribers=[self._sink])
+            if self.resume_run_id is not None:
+                session = self.edx.open_resume(self.resume_run_id, prompter=self.prompter,
+                                               subscribers=[self._sink])
+            else:
+                session = self.edx.open_session(self.protocol.path, self.subject_id,
+                                                prompter=self.prompter, subscribers=[self._sink])
             self.post_message(SessionOpened(session))
             if self._abort_requested.is_set():
                 session.run.request_abort()

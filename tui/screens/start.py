@@ -1,4 +1,8 @@
-"""Pick a protocol and a subject, then start; or open the past runs."""
+"""Pick a protocol and a subject, then start; or open past runs, interrupted runs, the bench.
+
+On start the stored runs are checked for ones whose engine died (`detect_interrupted`),
+so a crashed study is announced here rather than discovered later in the list.
+"""
 
 from __future__ import annotations
 
@@ -40,11 +44,15 @@ class StartScreen(Screen[None]):
     TITLE = "edxbench"
     SUB_TITLE = "new study"
     HELP = ("Choose a protocol (arrows, Enter), then a subject from the bench's list or type "
-            "a pseudonymous subject id, then start. Past runs opens the stored studies.")
+            "a pseudonymous subject id, then start. Past runs opens the stored studies; "
+            "interrupted lists runs whose engine stopped without finishing, to resume one; "
+            "bench shows the instruments and whether they answer.")
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f5", "start", "Start run"),
         Binding("l,f2", "runs", "Past runs"),
+        Binding("i,f6", "interrupted", "Interrupted"),
+        Binding("b,f3", "bench", "Bench"),
     ]
 
     class Loaded(Message):
@@ -55,9 +63,16 @@ class StartScreen(Screen[None]):
             self.subjects = subjects
             self.error = error
 
+    class Interrupted(Message):
+        def __init__(self, run_ids: list[str], error: str = "") -> None:
+            super().__init__()
+            self.run_ids = run_ids
+            self.error = error
+
     def __init__(self) -> None:
         super().__init__()
         self.protocols: list[ProtocolEntry] = []
+        self.interrupted: list[str] = []
 
     @property
     def edx(self) -> EdxApp:
@@ -76,11 +91,14 @@ class StartScreen(Screen[None]):
                 yield Input(placeholder="e.g. normal-adult or S-0042", id="subject-id")
                 yield Button("Start run (F5)", variant="primary", id="start")
         yield Static(id="start-message")
+        yield Static(id="start-interrupted")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#protocols", OptionList).focus()
+        self.query_one("#start-interrupted", Static).display = False
         self._load()
+        self._find_interrupted()
 
     def on_screen_resume(self) -> None:
         """Back from a run or the list: start over at the protocol list, where keys work."""
@@ -101,6 +119,26 @@ class StartScreen(Screen[None]):
         except Exception as exc:
             error = error or f"Could not list subjects: {exc}"
         self.post_message(self.Loaded(protocols, subjects, error))
+
+    @work(thread=True, exit_on_error=False, group="start-interrupted")
+    def _find_interrupted(self) -> None:
+        try:
+            self.post_message(self.Interrupted(self.edx.source.interrupted_runs()))
+        except Exception as exc:
+            self.post_message(self.Interrupted([], f"Could not check for interrupted runs: "
+                                                   f"{exc}"))
+
+    def on_start_screen_interrupted(self, message: Interrupted) -> None:
+        self.interrupted = message.run_ids
+        banner = self.query_one("#start-interrupted", Static)
+        if message.error:
+            banner.update(Text(message.error, style="dim"))
+        elif message.run_ids:
+            n = len(message.run_ids)
+            banner.update(Text.assemble(
+                (f" {n} interrupted run{'s' if n != 1 else ''} ", "bold reverse red"),
+                " stopped without finishing. ", ("i", "bold"), " lists them to resume one."))
+        banner.display = bool(message.error or message.run_ids)
 
     def on_start_screen_loaded(self, message: Loaded) -> None:
         self.protocols = message.protocols
@@ -169,3 +207,9 @@ class StartScreen(Screen[None]):
 
     def action_runs(self) -> None:
         self.edx.open_runs()
+
+    def action_interrupted(self) -> None:
+        self.edx.open_interrupted()
+
+    def action_bench(self) -> None:
+        self.edx.open_bench()

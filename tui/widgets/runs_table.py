@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist
 
 from tui.widgets.run_summary import STATUS_STYLES
 
-COLUMNS = ("Date (UTC)", "Protocol", "Subject", "Status", "Abn.")
+COLUMNS = ("◆", "Date (UTC)", "Protocol", "Subject", "Status", "Abn.")
 
 
 def short_time(iso: str | None) -> str:
@@ -20,20 +22,23 @@ def short_time(iso: str | None) -> str:
 
 
 class RunsTable(DataTable):
-    """Row keys are run ids, so selection survives re-sorting and paging."""
+    """Row keys are run ids, so selection survives re-sorting and paging; ◆ marks the
+    runs picked for side-by-side comparison."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
+        self._mark_column: Any = None
 
     def on_mount(self) -> None:
-        self.add_columns(*COLUMNS)
+        self._mark_column = self.add_columns(*COLUMNS)[0]
 
-    def show_page(self, rows: list[dict[str, Any]]) -> None:
+    def show_page(self, rows: list[dict[str, Any]], marked: tuple[str, ...] = ()) -> None:
         self.clear()
         for row in rows:
             status = str(row.get("status") or "")
             abnormal = int(row.get("abnormal_count") or 0)
             self.add_row(
+                Text("◆", style="bold") if str(row["id"]) in marked else "",
                 short_time(row.get("started_at")),
                 row.get("protocol_title") or row.get("protocol_id") or "",
                 row.get("subject_id") or "",
@@ -43,6 +48,10 @@ class RunsTable(DataTable):
             )
         if rows:
             self.move_cursor(row=0, animate=False)
+
+    def set_marked(self, run_id: str, marked: bool) -> None:
+        with suppress(CellDoesNotExist):  # the row is on another page
+            self.update_cell(run_id, self._mark_column, Text("◆", style="bold") if marked else "")
 
     @property
     def selected_run_id(self) -> str | None:
