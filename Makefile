@@ -22,9 +22,11 @@ $(STAMP): pyproject.toml $(RUST_SOURCES) | $(PY)
 
 install: $(STAMP)
 
-# Debian packages the tests need (tmux drives the real app as a person would).
+# Debian packages the tests need: tmux drives the real app as a person would; chromium
+# opens the HTML report for a screenshot.
 system-deps:
 	@command -v tmux >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq tmux; }
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
 run: install
 	$(VENV)/bin/edxbench $(ARGS)

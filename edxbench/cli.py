@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--limit", type=int, default=50)
     runs.add_argument("--search", default=None, help="filter by protocol, subject or run id")
 
+    export = sub.add_parser("export", parents=[common], help="export a stored run")
+    export.add_argument("run_id", help="run id or a unique prefix of it")
+    export.add_argument("--format", required=True, choices=("md", "html", "csv", "json", "edf"))
+    export.add_argument("--out", type=Path, default=None, metavar="PATH",
+                        help="output file (default: ./edxbench-<run id prefix>.<format>)")
+
     show = sub.add_parser("show", parents=[common], help="show one stored run")
     show.add_argument("run_id", help="run id or a unique prefix of it")
     show.add_argument("--json", action="store_true")
@@ -126,6 +132,8 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return _resume(args, db_path)
     if args.command == "show":
         return _show(args, db_path)
+    if args.command == "export":
+        return _export(args, db_path)
     if args.command == "sim":
         from instruments.sim.__main__ import main as sim_main
 
@@ -227,6 +235,19 @@ def _runs(args: argparse.Namespace, db_path: Path) -> int:
         flag = f"{row['abnormal_count']} abnormal" if row["abnormal_count"] else ""
         print(f"{row['id'][:8]}  {row['started_at'][:19].replace('T', ' ')}  "
               f"{row['status']:<10} {row['protocol_id']:<16} {row['subject_id']:<16} {flag}")
+    return 0
+
+
+def _export(args: argparse.Namespace, db_path: Path) -> int:
+    from edxbench.reports import export_run
+    from storage.database import open_database
+    from storage.queries import find_run_id
+
+    db = open_database(db_path)
+    run_id = find_run_id(db, args.run_id)
+    if run_id is None:
+        raise LookupError(f"no run matches {args.run_id!r} in {db_path}")
+    print(export_run(db, run_id, args.format, args.out))
     return 0
 
 

@@ -458,9 +458,14 @@ class Run:
         return ev.TraceRecord(role, step.site, sweep, current_mA, step.pulse_width_ms, measures)
 
     def _measure(self, step: StimulateStep | SeriesStep, sweep: Sweep) -> dict[str, Any]:
-        return dict(rustcore.measure_sweep(sweep.volts(), sweep.sample_rate, sweep.t0,
-                                           search_start=step.artefact_ms / 1e3,
-                                           min_snr=step.min_snr))
+        measures = dict(rustcore.measure_sweep(sweep.volts(), sweep.sample_rate, sweep.t0,
+                                               search_start=step.artefact_ms / 1e3,
+                                               min_snr=step.min_snr))
+        if is_clipped(sweep, step.artefact_ms / 1e3):
+            # the digitiser saturated: amplitudes, durations and areas would read low
+            measures["clipped"] = True
+            measures["acceptable"] = False
+        return measures
 
     def _pace(self, rate_hz: float) -> None:
         """Stimuli no faster than the protocol's rate, on the bench's clock."""
@@ -473,7 +478,10 @@ class Run:
     def _response_measurements(self, step: StimulateStep, measures: dict[str, Any],
                                trace_index: int) -> list[ev.Measurement]:
         acceptable = bool(measures.get("acceptable", False))
-        note = "" if acceptable else f"waveform not acceptable (flags {int(measures['flags'])})"
+        note = "" if acceptable else (
+            "clipped: the response exceeds the sweep's range; lower the sensitivity"
+            if measures.get("clipped") else
+            f"waveform not acceptable (flags {int(measures['flags'])})")
         if not acceptable:
             self._emit(ev.Notice(self.run_id, "warning", f"{step.title}: {note}; not flagged"))
         result = []
@@ -532,6 +540,17 @@ class Run:
             "instruments": self.bench.identities(),
             "instrument_settings": self.bench.settings_snapshot(),
         }
+
+
+def is_clipped(sweep: Sweep, after_s: float = 0.0) -> bool:
+    """True when raw integer codes touch the digitiser's limits after the artefact."""
+    codes = sweep.codes
+    if not np.issubdtype(codes.dtype, np.integer):
+        return False
+    info = np.iinfo(codes.dtype)
+    start = max(0, round((after_s - sweep.t0) * sweep.sample_rate))
+    tail = codes[start:]
+    return bool(tail.size) and bool((tail.max() >= info.max) or (tail.min() <= info.min))
 
 
 def _target(step: Step) -> StepTarget | None:

@@ -78,7 +78,7 @@ def get_run(db: sqlite_utils.Database, run_id: str) -> dict[str, Any] | None:
     run = dict(rows[0])
     run["provenance"] = json.loads(run.pop("provenance_json") or "{}")
     run["steps"] = [
-        {**row, "result": json.loads(row.pop("result_json") or "{}")}
+        _with_result(row)
         for row in _rows(db, "SELECT id, seq, step_id, kind, title, status, reason, started_at, "
                              "finished_at, result_json FROM steps WHERE run_id = ? ORDER BY seq",
                          [run_id])
@@ -98,6 +98,18 @@ def get_run(db: sqlite_utils.Database, run_id: str) -> dict[str, Any] | None:
         [run_id],
     )
     return run
+
+
+def _with_result(row: dict[str, Any]) -> dict[str, Any]:
+    row["result"] = json.loads(row.pop("result_json") or "{}")
+    return row
+
+
+def run_notices(db: sqlite_utils.Database, run_id: str) -> list[dict[str, Any]]:
+    """The warnings and errors the operator saw during a run, oldest first."""
+    return [{"at": row["at"], **json.loads(row["payload_json"])}
+            for row in _rows(db, "SELECT at, payload_json FROM events WHERE run_id = ? AND "
+                                 "kind = 'Notice' ORDER BY id", [run_id])]
 
 
 def load_trace(db: sqlite_utils.Database, trace_id: int) -> StoredTrace | None:

@@ -58,6 +58,8 @@ def test_recovers_configured_latency_and_velocity(normal_run: tuple[dict, Path])
     assert "Preston" in distal["citation"]
     amplitude = value(doc, "wrist", "neg_amplitude")
     assert amplitude["outcome"] == "normal" and amplitude["lower"] == 4.0
+    # within 3 % of the configured supramaximal CMAP (a clipped sweep would read low)
+    assert abs(amplitude["value"] / truth["amplitude_mV"] - 1) <= 0.03, amplitude
 
 
 def test_run_is_stored_with_traces_measurements_and_provenance(

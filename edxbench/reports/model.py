@@ -13,7 +13,7 @@ from typing import Any
 import sqlite_utils
 import yaml
 
-from storage.queries import StoredTrace, get_run, load_trace
+from storage.queries import StoredTrace, get_run, load_trace, run_notices
 
 
 class ExportError(LookupError):
@@ -88,18 +88,6 @@ def _parse_protocol(text: str) -> dict[str, Any]:
 
 
 def _notices(db: sqlite_utils.Database, run_id: str) -> list[Notice]:
-    """Notices live only in the audit log.
-
-    TODO(storage): move into `storage.queries.run_notices` (SQL belongs in storage/); the
-    reports package asks for it in its hand-over note.
-    """
-    import json
-
-    rows = db["events"].rows_where("run_id = ? AND kind = ?", [run_id, "Notice"],
-                                   order_by="id")
-    notices = []
-    for row in rows:
-        payload = json.loads(row["payload_json"] or "{}")
-        notices.append(Notice(at=str(row["at"]), level=str(payload.get("level", "info")),
-                              text=str(payload.get("text", ""))))
-    return notices
+    """The warnings and errors the operator saw (kept in the audit log)."""
+    return [Notice(at=str(n["at"]), level=str(n.get("level", "info")), text=str(n.get("text", "")))
+            for n in run_notices(db, run_id)]

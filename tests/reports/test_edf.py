@@ -49,7 +49,7 @@ def test_real_run_reads_back_with_pyedflib(normal_run: StoredRun, tmp_path: Path
     data = load_run(db, normal_run.run_id)
     signals, annotations, info = read_back(path)
     assert info["edfplus"] == pyedflib.FILETYPE_EDFPLUS and info["patient"] == "normal-adult"
-    assert len(signals) == len(data.traces) == 12
+    assert len(signals) == len(data.traces) >= 4  # search and final sweeps of two sites
     for signal, trace in zip(signals, data.traces, strict=True):
         assert signal["rate"] == pytest.approx(trace.sample_rate, rel=1e-12)
         assert signal["unit"] == "mV" and trace.site in signal["label"]
