@@ -52,11 +52,13 @@ def provisional_values(measures: dict[str, Any]) -> list[ProvisionalValue]:
 
 
 def compact_summary(measures: dict[str, Any]) -> str:
-    """One short line for the status bar: onset, peak latency and amplitude."""
+    """One short line for the status bar: 'onset 3.50 · peak 7.50 ms · amp 8.00 mV'."""
     values = {v.key: v for v in provisional_values(measures)}
-    parts = []
-    for key, label in (("onset", "onset"), ("neg_peak_latency", "peak"),
-                       ("neg_amplitude", "amp")):
-        v = values[key]
-        parts.append(f"{label} {'–' if v.value is None else f'{v.value:.2f}'} {v.unit}")
-    return " · ".join(parts)
+
+    def fmt(key: str) -> str:
+        value = values[key].value
+        return "–" if value is None else f"{value:.2f}"
+
+    amplitude = values["neg_amplitude"]
+    return (f"onset {fmt('onset')} · peak {fmt('neg_peak_latency')} ms · "
+            f"amp {fmt('neg_amplitude')} {amplitude.unit}")

@@ -58,7 +58,8 @@ class FakeRun:
     """Walks four steps: confirm, stimulate+review, number, choice."""
 
     def __init__(self, prompter: Any, subscribers: list[Any], fail_with: Exception | None = None,
-                 run_id: str = "run-fake-1") -> None:
+                 run_id: str = "run-fake-1", safety: bool = False) -> None:
+        self.safety = safety
         self.prompter = prompter
         self.subscribers = subscribers
         self.run_id = run_id
@@ -93,6 +94,8 @@ class FakeRun:
         try:
             if self.fail_with is not None:
                 raise self.fail_with
+            if self.safety:
+                self.safety_steps()
             self.emit(ev.StepStarted(self.run_id, 0, "electrodes", "instruction",
                                      STEPS[0].title, "Active over APB.", "[G1]──[G2]"))
             self.ask(0, Prompt("electrodes", "confirm", STEPS[0].title, default=True))
@@ -137,6 +140,30 @@ class FakeRun:
         return status
 
 
+    def safety_steps(self) -> None:
+        """Three checklist items, then a gated step whose override prompt is answered."""
+        self.emit(ev.StepStarted(self.run_id, 0, "checklist", "safety_checklist",
+                                 "Safety checklist"))
+        self.ask(0, Prompt("checklist.side", "choice", "Which side is studied?",
+                           choices=("left", "right"), default="right"))
+        self.ask(0, Prompt("checklist.anticoagulation", "confirm",
+                           "Is the subject taking anticoagulant or antiplatelet drugs?",
+                           default=False))
+        self.ask(0, Prompt("checklist.pacemaker_or_icd", "confirm",
+                           "Does the subject have a pacemaker or an implanted defibrillator "
+                           "(ICD)?", default=True))
+        self.emit(ev.StepCompleted(self.run_id, 0, "checklist", "safety_checklist",
+                                   "Safety checklist", "done", ev.utc_now()))
+        answer = self.ask(1, Prompt("erb.override", "text", default="",
+                                    text="'Stimulate at Erb's point' is contraindicated "
+                                         "(pacemaker or ICD: no proximal stimulation). It will "
+                                         "be skipped. To run it anyway, type OVERRIDE followed "
+                                         "by the clinical reason."))
+        if str(answer).upper().startswith("OVERRIDE"):
+            self.emit(ev.GateOverridden(self.run_id, 1, "erb", ("device-proximal-stimulation",),
+                                        str(answer)[8:].strip(), "tui"))
+
+
 @dataclass
 class FakeSession:
     run: FakeRun
@@ -152,7 +179,8 @@ class FakeFactory:
     Serves as resume factory too: called with a run id instead of a protocol path."""
 
     def __init__(self, open_error: Exception | None = None,
-                 run_error: Exception | None = None) -> None:
+                 run_error: Exception | None = None, safety: bool = False) -> None:
+        self.safety = safety
         self.open_error = open_error
         self.run_error = run_error
         self.sessions: list[FakeSession] = []
@@ -162,7 +190,8 @@ class FakeFactory:
         self.calls.append({"protocol_path": protocol_path, "subject_id": subject_id, **kwargs})
         if self.open_error is not None:
             raise self.open_error
-        run = FakeRun(kwargs["prompter"], list(kwargs.get("subscribers", [])), self.run_error)
+        run = FakeRun(kwargs["prompter"], list(kwargs.get("subscribers", [])), self.run_error,
+                      safety=self.safety)
         session = FakeSession(run)
         self.sessions.append(session)
         return session

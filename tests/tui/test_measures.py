@@ -25,7 +25,7 @@ def test_sensory_response_reads_in_microvolts_and_nan_stays_empty() -> None:
     assert values["onset"].value is None and values["neg_peak_latency"].value is None
     assert values["neg_amplitude"].unit == "µV"
     assert math.isclose(values["neg_amplitude"].value or 0, 20.0)
-    assert "onset – ms" in compact_summary({"neg_amplitude": 20e-6})
+    assert compact_summary({"neg_amplitude": 20e-6}) == "onset – · peak – ms · amp 20.00 µV"
 
 
 def test_progress_bar() -> None:

@@ -322,7 +322,8 @@ async def test_provisional_measures_then_committed_values_replace_them(tmp_path:
         table = screen.query_one(MeasurementsTable)
         assert table.provisional_count == 6 and table.row_count == 6  # one sweep's worth
         status = str(screen.query_one(SweepStatus).render())
-        assert "search sweep 3" in status and "15.0 mA" in status and "8.00 mV" in status
+        assert "#3 15.0 mA" in status and "amp 8.00 mV" in status and "provisional" in status
+        assert "search sweep 3" in str(screen.query_one(TracePlot).border_title)
         assert "15.0 mA" in str(screen.query_one(TracePlot).border_title)
         await pilot.press("a")
         await wait_for(pilot, lambda: waiting_for(app, "distance"))

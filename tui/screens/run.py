@@ -170,7 +170,10 @@ class RunScreen(Screen[None]):
             if event.kind == "stimulate":
                 self.query_one(SweepStatus).step_started()
         elif isinstance(event, ev.PromptRequested):
-            await self.query_one(PromptForm).show(event.prompt)
+            form = self.query_one(PromptForm)
+            await form.show(event.prompt)
+            # The checklist needs the room: the plot has nothing to show before stimulation.
+            self.set_class(form.in_checklist, "-checklist")
             self.refresh_bindings()
         elif isinstance(event, ev.SweepRecorded):
             self._sweep_recorded(event)
@@ -202,13 +205,15 @@ class RunScreen(Screen[None]):
         sweep = event.sweep
         plot.show_sweep(sweep.volts(), sweep.sample_rate, sweep.t0, event.measures)
         status = self.query_one(SweepStatus)
-        status.show_sweep(event.site, event.role, event.current_mA, event.measures)
-        plot.border_title = (f"{event.site or 'sweep'} · {event.role} {status.sweeps} · "
+        status.show_sweep(event.current_mA, event.measures)
+        role = "search sweep" if event.role == "search" else f"{event.role} sweep"
+        plot.border_title = (f"{event.site or 'sweep'} · {role} {status.sweeps} · "
                              f"{event.current_mA:.1f} mA")
         self.query_one(MeasurementsTable).show_provisional(
             self.step_title or event.step_id, event.site, provisional_values(event.measures))
 
     def _step_completed(self, event: ev.StepCompleted) -> None:
+        self.set_class(False, "-checklist")
         self.query_one(StepList).set_status(event.seq, event.status)
         if event.status == "done":
             self.steps_done += 1
@@ -255,10 +260,11 @@ class RunScreen(Screen[None]):
         if form.prompt is None or form.prompt.id != prompt_id or not self.active:
             return
         try:
-            self.prompter.answer(prompt_id, value)
+            accepted = self.prompter.answer(prompt_id, value)
         except AnswerError as exc:
             form.show_error(str(exc))
             return
+        form.accepted(prompt_id, accepted)
         form.clear()
         self.refresh_bindings()
 

@@ -97,7 +97,10 @@ class MeasurementsTable(DataTable):
                                key=f"provisional-{self._serial}")
             self._provisional.append(key)
         if self.row_count:
+            # Scroll to the end, then put the cursor on the first live row: the eye lands on
+            # onset and latency without hiding the rows below.
             self.move_cursor(row=self.row_count - 1, animate=False)
+            self.move_cursor(row=self.row_count - len(values), animate=False, scroll=False)
 
     def clear_provisional(self) -> None:
         for key in self._provisional:

@@ -2,7 +2,8 @@
 
 The form only collects an answer and posts `PromptForm.Submitted`; the screen hands it
 to the prompter, whose validation is the single source of truth. A refused answer comes
-back through `show_error` and the prompt stays where it is.
+back through `show_error` and the prompt stays where it is. Safety checklist items show
+inside the whole checklist, and a gate override prompt under a red warning panel.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
+
+from tui.widgets.checklist_panel import ChecklistPanel, is_checklist
+from tui.widgets.override_warning import OverrideWarning, is_override_prompt
 
 
 def _fmt(number: float | None) -> str:
@@ -53,6 +57,8 @@ class PromptForm(Vertical):
         self.display = False
 
     def compose(self) -> ComposeResult:
+        yield ChecklistPanel(id="prompt-checklist")
+        yield OverrideWarning(id="prompt-override")
         yield Static(id="prompt-text")
         yield Horizontal(id="prompt-controls")
         yield Static(id="prompt-error")
@@ -66,6 +72,17 @@ class PromptForm(Vertical):
         if prompt.kind == "number" and (hint := number_hint(prompt)):
             text.append(f"  ({hint})", style="dim")
         self.query_one("#prompt-text", Static).update(text)
+        checklist = self.query_one(ChecklistPanel)
+        if is_checklist(prompt):
+            checklist.show_current(prompt)
+        else:
+            checklist.hide()
+        warning = self.query_one(OverrideWarning)
+        if is_override_prompt(prompt):
+            warning.show("" if prompt.default is None else str(prompt.default))
+        else:
+            warning.hide()
+        self.set_class(is_override_prompt(prompt), "-override")
         self.show_error("")
         controls = self.query_one("#prompt-controls", Horizontal)
         await controls.remove_children()
@@ -79,6 +96,8 @@ class PromptForm(Vertical):
         if kind in ("number", "text"):
             default = "" if prompt.default is None else str(prompt.default)
             placeholder = number_hint(prompt) if kind == "number" else "type, then Enter"
+            if is_override_prompt(prompt):
+                placeholder = "Enter alone skips · OVERRIDE <reason> runs it (audited)"
             widgets: list[Any] = [Input(value=default, placeholder=placeholder,
                                         classes="prompt-input", compact=True)]
             if kind == "number" and prompt.unit:
@@ -105,6 +124,21 @@ class PromptForm(Vertical):
         self.prompt = None
         self.busy = False
         self.display = False
+        self.query_one(OverrideWarning).hide()
+
+    def accepted(self, prompt_id: str, value: Any) -> None:
+        """The prompter took this answer; the checklist remembers it for display."""
+        if prompt_id.startswith("checklist."):
+            self.query_one(ChecklistPanel).record(prompt_id, value)
+
+    @property
+    def in_checklist(self) -> bool:
+        return is_checklist(self.prompt)
+
+    @on(Input.Changed)
+    def _typing(self, event: Input.Changed) -> None:
+        if is_override_prompt(self.prompt):
+            self.query_one(OverrideWarning).show(event.value)
 
     def show_error(self, message: str) -> None:
         error = self.query_one("#prompt-error", Static)

@@ -20,7 +20,9 @@ class StepPanel(VerticalScroll):
         if attempt > 1:
             heading.append(f"  attempt {attempt}", style="dim")
         self.query_one("#step-title", Static).update(heading)
-        self.query_one("#step-text", Static).update(Text(text.strip()))
+        step_text = self.query_one("#step-text", Static)
+        step_text.update(Text(text.strip()))
+        step_text.display = bool(text.strip())
         diagram_widget = self.query_one("#step-diagram", Static)
         diagram_widget.update(Text(diagram.rstrip("\n")))
         diagram_widget.display = bool(diagram.strip())

@@ -29,16 +29,13 @@ class SweepStatus(Static):
         self.current_mA = None
         self.update(Text("waiting for the first sweep…", style="dim"))
 
-    def show_sweep(self, site: str, role: str, current_mA: float,
+    def show_sweep(self, current_mA: float,
                    measures: dict[str, Any]) -> None:
         self.sweeps += 1
         self.current_mA = current_mA
-        kind = "search" if role == "search" else role
-        text = Text.assemble((f"{site or 'sweep'} ", "bold"),
-                             (f"{kind} sweep {self.sweeps}", ""), " · ",
-                             (f"{current_mA:.1f} mA", "bold"), " · ",
-                             (compact_summary(measures), "italic"),
-                             (" (provisional)", "dim"))
+        # Site, role, sweep number and current are in the plot's title right below.
+        text = Text.assemble((f"#{self.sweeps} {current_mA:.1f} mA ", "bold"),
+                             (compact_summary(measures), "italic"), (" provisional", "dim"))
         self.update(text)
 
     def committed(self, title: str, count: int) -> None:
