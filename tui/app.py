@@ -9,21 +9,22 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from tui.data import DataSource, ProtocolEntry, StorageSource
-from tui.screens.bench import BenchScreen
-from tui.screens.compare import CompareScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
-from tui.screens.run import RunScreen
-from tui.screens.run_detail import RunDetailScreen
-from tui.screens.runs import RunsScreen
 from tui.screens.start import StartScreen
+
+if TYPE_CHECKING:
+    from tui.screens.run import RunScreen
+
+# The run, review, compare and bench screens import NumPy and the engine; they are
+# imported when first opened so the start screen paints sooner (see tests/tui/perf_tui.py).
 
 SessionFactory = Callable[..., Any]
 
@@ -75,6 +76,7 @@ class EdxApp(App[int]):
         self.session_factory: SessionFactory = session_factory or default_session_factory
         self.resume_factory: SessionFactory = resume_factory or default_resume_factory
         self.hung_up = False
+        self._protocols: list[ProtocolEntry] | None = None
 
     def on_mount(self) -> None:
         self.push_screen(StartScreen())
@@ -115,26 +117,49 @@ class EdxApp(App[int]):
     # ---- navigation used by the screens -----------------------------------------
 
     def start_run(self, protocol: ProtocolEntry, subject_id: str) -> None:
+        from tui.screens.run import RunScreen
+
         self.push_screen(RunScreen(protocol, subject_id))
 
-    def open_runs(self) -> None:
-        self.push_screen(RunsScreen())
+    def open_runs(self, status: str | None = None) -> None:
+        from tui.screens.runs import RunsScreen
+
+        screen = RunsScreen(status=status)
+        # Read the first page while the screen composes: the list is there sooner.
+        screen.prefetched()
+        self.run_worker(lambda: screen.fetch_now(0, screen.filters), thread=True,
+                        exit_on_error=False, group="runs-prefetch")
+        self.push_screen(screen)
 
     def open_run_detail(self, run_id: str) -> None:
+        from tui.screens.run_detail import RunDetailScreen
+
         self.push_screen(RunDetailScreen(run_id))
 
     def open_interrupted(self) -> None:
-        self.push_screen(RunsScreen(status="interrupted"))
+        self.open_runs(status="interrupted")
 
     def open_compare(self, left_id: str, right_id: str) -> None:
+        from tui.screens.compare import CompareScreen
+
         self.push_screen(CompareScreen(left_id, right_id))
 
     def open_bench(self) -> None:
+        from tui.screens.bench import BenchScreen
+
         self.push_screen(BenchScreen(self.bench_profile, self.bench_config))
 
     def resume_run(self, run_id: str, title: str = "", subject_id: str = "") -> None:
+        from tui.screens.run import RunScreen
+
         entry = ProtocolEntry(run_id, title or f"run {run_id[:8]}", Path())
         self.push_screen(RunScreen(entry, subject_id or "?", resume_run_id=run_id))
+
+    def protocol_list(self) -> list[ProtocolEntry]:
+        """Protocols, read once (YAML parsing would otherwise compete with every page)."""
+        if self._protocols is None:
+            self._protocols = self.source.protocols()
+        return self._protocols
 
     def run_finished(self, screen: RunScreen) -> None:
         """A run that ends while its screen is covered (help, palette) still gets noticed."""
@@ -147,6 +172,8 @@ class EdxApp(App[int]):
     # ---- running studies -------------------------------------------------------
 
     def active_run_screens(self) -> list[RunScreen]:
+        from tui.screens.run import RunScreen
+
         return [s for s in self.screen_stack if isinstance(s, RunScreen) and s.active]
 
     def abort_active_runs(self) -> None:
@@ -191,6 +218,10 @@ class EdxApp(App[int]):
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        from tui.screens.run import RunScreen
+        from tui.screens.run_detail import RunDetailScreen
+        from tui.screens.runs import RunsScreen
+
         yield from super().get_system_commands(screen)
         yield SystemCommand("Help", "Keys and what this screen does", self.action_help)
         yield SystemCommand("Light/dark theme", "Switch between light and dark",

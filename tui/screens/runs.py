@@ -117,6 +117,10 @@ class RunsScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="runs-page")
     def _fetch(self, offset: int, filters: RunFilter) -> None:
+        self.fetch_now(offset, filters)
+
+    def fetch_now(self, offset: int, filters: RunFilter) -> None:
+        """Blocking page read (worker threads only); the result arrives as a Page message."""
         try:
             rows = self.edx.source.runs_page(offset, PAGE_SIZE + 1, filters)
         except Exception as exc:
@@ -124,10 +128,14 @@ class RunsScreen(Screen[None]):
             return
         self.post_message(self.Page(rows[:PAGE_SIZE], offset, len(rows) > PAGE_SIZE))
 
+    def prefetched(self) -> None:
+        """The app started the first page's read before this screen was mounted."""
+        self.fetching = True
+
     @work(thread=True, exit_on_error=False, group="runs-protocols")
     def _load_protocols(self) -> None:
         try:
-            protocols = [(p.title, p.id) for p in self.edx.source.protocols()]
+            protocols = [(p.title, p.id) for p in self.edx.protocol_list()]
         except Exception:
             protocols = []  # the filter stays at "any protocol"
         self.post_message(self.Protocols(protocols))

@@ -111,7 +111,7 @@ class StartScreen(Screen[None]):
         protocols: list[Any] = []
         subjects: list[str] = []
         try:
-            protocols = source.protocols()
+            protocols = self.edx.protocol_list()
         except Exception as exc:
             error = f"Could not list protocols: {exc}"
         try:

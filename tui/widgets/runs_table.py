@@ -11,7 +11,9 @@ from textual.widgets.data_table import CellDoesNotExist
 
 from tui.widgets.run_summary import STATUS_STYLES
 
-COLUMNS = ("◆", "Date (UTC)", "Protocol", "Subject", "Status", "Abn.")
+# Fixed widths: DataTable then never measures cells, which keeps a 200-row page cheap.
+COLUMNS = (("◆", 1), ("Date (UTC)", 16), ("Protocol", 24), ("Subject", 10), ("Status", 11),
+           ("Abn.", 4))
 
 
 def short_time(iso: str | None) -> str:
@@ -30,7 +32,8 @@ class RunsTable(DataTable):
         self._mark_column: Any = None
 
     def on_mount(self) -> None:
-        self._mark_column = self.add_columns(*COLUMNS)[0]
+        keys = [self.add_column(label, width=width) for label, width in COLUMNS]
+        self._mark_column = keys[0]
 
     def show_page(self, rows: list[dict[str, Any]], marked: tuple[str, ...] = ()) -> None:
         self.clear()
