@@ -38,3 +38,74 @@ def test_runs_list(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=listed)
+
+
+def frozen_app(**kwargs: Any) -> EdxApp:
+    """Deterministic inputs: the fakes' sweeps are noise-free and fixed, seeds pinned."""
+    import random
+
+    import numpy as np
+
+    random.seed(0)
+    np.random.seed(0)
+    return EdxApp(Path("/nonexistent/snapshot.db"), source=FakeSource(n_runs=30),
+                  session_factory=FakeFactory(**kwargs))
+
+
+def test_run_screen_mid_study_with_a_sweep(snap_compare: Any) -> None:
+    from tests.tui.helpers import waiting_for
+    from tests.tui.test_screens import start_fake_run
+
+    async def reviewing(pilot: Any) -> None:
+        await start_fake_run(pilot)
+        await wait_for(pilot, lambda: waiting_for(pilot.app, "electrodes"))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: waiting_for(pilot.app, "wrist.review"))
+        await pilot.pause()
+
+    assert snap_compare(frozen_app(), terminal_size=(100, 32), run_before=reviewing)
+
+
+def test_safety_checklist_form(snap_compare: Any) -> None:
+    from tests.tui.helpers import waiting_for
+    from tests.tui.test_screens import start_fake_run
+
+    async def second_item(pilot: Any) -> None:
+        await start_fake_run(pilot)
+        await wait_for(pilot, lambda: waiting_for(pilot.app, "checklist.side"))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: waiting_for(pilot.app, "checklist.anticoagulation"))
+        await pilot.pause()
+
+    assert snap_compare(frozen_app(safety=True), terminal_size=(80, 24), run_before=second_item)
+
+
+def test_run_detail_with_a_moved_marker(snap_compare: Any) -> None:
+    from tui.screens.run_detail import RunDetailScreen
+    from tui.widgets.trace_plot import TracePlot
+
+    async def moved(pilot: Any) -> None:
+        await screen_of(pilot, StartScreen)
+        pilot.app.open_run_detail("run-00001")
+        detail = await screen_of(pilot, RunDetailScreen)
+        plot = detail.query_one(TracePlot)
+        await wait_for(pilot, lambda: plot.spec is not None)
+        await pilot.press("o", "shift+right")
+        await pilot.pause()
+
+    assert snap_compare(frozen_app(), terminal_size=(100, 32), run_before=moved)
+
+
+def test_help_of_the_run_detail(snap_compare: Any) -> None:
+    from tui.screens.help import HelpScreen
+    from tui.screens.run_detail import RunDetailScreen
+
+    async def help_open(pilot: Any) -> None:
+        await screen_of(pilot, StartScreen)
+        pilot.app.open_run_detail("run-00001")
+        await screen_of(pilot, RunDetailScreen)
+        await pilot.press("f1")
+        await screen_of(pilot, HelpScreen)
+        await pilot.pause()
+
+    assert snap_compare(frozen_app(), terminal_size=(80, 24), run_before=help_open)
