@@ -16,10 +16,10 @@ from engine.yamlsource import Mark, SourceError, load_yaml_file, load_yaml_text
 
 SCHEMA_VERSION = 1
 STEP_GROUPS = ("setup", "main", "cleanup")
-STEP_KINDS = ("instruction", "safety_checklist", "input", "stimulate", "series", "compute",
-              "compare")
+STEP_KINDS = ("instruction", "safety_checklist", "input", "stimulate", "series", "needle",
+              "compute", "compare")
 # Steps that touch the subject; a safety checklist must come before the first of them.
-SUBJECT_CONTACT_KINDS = ("stimulate", "series")
+SUBJECT_CONTACT_KINDS = ("stimulate", "series", "needle")
 
 
 class ProtocolError(SourceError):
@@ -125,6 +125,20 @@ class SeriesStep(Step):
     exercise_s: float = 0.0  # RNS: contraction before the post-exercise train (0: none)
     artefact_ms: float = 1.0
     min_snr: float = 5.0
+
+
+@dataclass(frozen=True)
+class NeedleStep(Step):
+    """Needle EMG of one muscle: rest (spontaneous activity), minimal effort (motor unit
+    potentials) and maximal effort (interference pattern)."""
+
+    muscle: str = ""
+    sample_rate_hz: float = 20_000.0
+    sensitivity_mV_per_div: float = 0.2
+    rest_ms: float = 3000.0
+    minimal_effort: float = 0.15
+    minimal_ms: float = 5000.0
+    maximal_ms: float = 1000.0
 
 
 @dataclass(frozen=True)
@@ -325,6 +339,20 @@ def _parse_step(item: object, group: str, mark: Mark) -> Step:
         step = _parse_stimulate(r, common)
     elif kind == "series":
         step = _parse_series(r, common)
+    elif kind == "needle":
+        step = NeedleStep(
+            **common, muscle=str(r.text("muscle", required=True, max_length=64)),
+            sample_rate_hz=float(r.number("sample_rate_hz", 20_000, minimum=4000,
+                                          maximum=100_000, unit="Hz")),
+            sensitivity_mV_per_div=float(r.number("sensitivity_mV_per_div", 0.2,
+                                                  minimum=0.01, maximum=10)),
+            rest_ms=float(r.number("rest_ms", 3000, minimum=100, maximum=20_000, unit="ms")),
+            minimal_effort=float(r.number("minimal_effort", 0.15, minimum=0.01, maximum=0.5)),
+            minimal_ms=float(r.number("minimal_ms", 5000, minimum=100, maximum=20_000,
+                                      unit="ms")),
+            maximal_ms=float(r.number("maximal_ms", 1000, minimum=100, maximum=10_000,
+                                      unit="ms")),
+        )
     elif kind == "compute":
         step = _parse_compute(r, common)
     else:
@@ -460,6 +488,12 @@ def _parse_stimulate(r: FieldReader, common: dict) -> StimulateStep:
     )
 
 
+def known_muscles() -> frozenset[str]:
+    from engine.safety import load_safety  # the anatomy table the gates read
+
+    return frozenset(load_safety().muscle_limb)
+
+
 def _check_references(steps: list[Step]) -> None:
     """Unique ids; compute steps refer to earlier steps of the right kinds; the safety
     checklist precedes every step that touches the subject."""
@@ -487,6 +521,10 @@ def _check_references(steps: list[Step]) -> None:
                     raise ProtocolError(step.field_marks.get(label, step.mark),
                                         f"step '{step.id}': {label} '{ref}' must name "
                                         f"an earlier {wanted} step")
+        if isinstance(step, NeedleStep) and step.muscle not in known_muscles():
+            raise ProtocolError(step.field_marks.get("muscle", step.mark),
+                                f"step '{step.id}': muscle '{step.muscle}' is not in "
+                                "data/anatomy/muscles.yaml (the safety rules must know it)")
         if isinstance(step, SeriesStep) and step.current_from and not isinstance(
                 seen.get(step.current_from), StimulateStep):
             raise ProtocolError(step.field_marks.get("current_from", step.mark),

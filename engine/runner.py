@@ -22,6 +22,7 @@ import numpy as np
 import rustcore
 from engine import events as ev
 from engine.compute import compute, reference_keys
+from engine.needle import run_needle
 from engine.ownership import this_owner
 from engine.prompts import AnswerError, Prompt, PromptCancelled, Prompter
 from engine.protocol import (
@@ -29,6 +30,7 @@ from engine.protocol import (
     ComputeStep,
     InputStep,
     InstructionStep,
+    NeedleStep,
     Protocol,
     SafetyChecklistStep,
     SeriesStep,
@@ -314,6 +316,8 @@ class Run:
             return self._stimulate(seq, step, started)
         if isinstance(step, SeriesStep):
             return run_series(self, seq, step, started)
+        if isinstance(step, NeedleStep):
+            return run_needle(self, seq, step, started)
         if isinstance(step, InputStep):
             return self._input(seq, step, started, cancellable)
         if isinstance(step, ComputeStep):
@@ -557,6 +561,8 @@ def _target(step: Step) -> StepTarget | None:
     """What a step touches on the subject, or None for steps that touch nothing."""
     if isinstance(step, StimulateStep | SeriesStep):
         return StepTarget(kind="stimulate", site=step.site)
+    if isinstance(step, NeedleStep):
+        return StepTarget(kind="needle", muscle=step.muscle)
     return None
 
 

@@ -38,8 +38,8 @@ def test_rules_follow_the_cited_contraindications() -> None:
     assert ("device-proximal-stimulation", "gate") in actions(erb, state(pacemaker_or_icd=True))
     assert actions(wrist, state(pacemaker_or_icd=True)) == set()
     assert actions(erb, state(pacemaker_or_icd=False)) == set()
-    paraspinal = StepTarget("needle", muscle="lumbosacral_paraspinals")
-    ta = StepTarget("needle", muscle="TA")
+    paraspinal = StepTarget("needle", muscle="lumbar_paraspinals")
+    ta = StepTarget("needle", muscle="tibialis_anterior")
     assert ("anticoag-noncompressible", "gate") in actions(paraspinal,
                                                            state(anticoagulation=True))
     assert actions(ta, state(anticoagulation=True)) == {("anticoag-needle-caution", "warn")}
@@ -47,7 +47,8 @@ def test_rules_follow_the_cited_contraindications() -> None:
     assert ("lymphedema-limb", "gate") in actions(apb, state(side="left",
                                                              lymphedema_limb="left arm"))
     assert actions(apb, state(side="right", lymphedema_limb="left arm")) == set()
-    assert ("infected-skin", "gate") in actions(ta, state(skin_infection_sites="FDI, TA"))
+    infected = state(skin_infection_sites="FDI, tibialis_anterior")
+    assert ("infected-skin", "gate") in actions(ta, infected)
     assert ("cold-limb", "warn") in actions(wrist, state(limb_temperature_c=30.5))
     assert all(hit.citation for hit in decide(erb, state(pacemaker_or_icd=True), DATA))
 
@@ -83,7 +84,7 @@ CHECKLIST = st.fixed_dictionaries({
     "checklist.pacemaker_or_icd": st.booleans(),
     "checklist.lymphedema_limb": st.sampled_from(["none", "left arm", "right arm",
                                                   "left leg", "right leg"]),
-    "checklist.skin_infection_sites": st.sampled_from(["", "TA", "APB, FDI"]),
+    "checklist.skin_infection_sites": st.sampled_from(["", "tibialis_anterior", "APB, FDI"]),
     "checklist.limb_temperature_c": st.sampled_from([28.0, 31.9, 33.0]),
     "checklist.days_since_injury": st.sampled_from([0, 5, 60]),
 })
