@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.catalog import list_protocols
+
 REPO = Path(__file__).resolve().parents[2]
 EDXBENCH = REPO / ".venv" / "bin" / "edxbench"
 WIDTH, HEIGHT = 100, 32
@@ -94,12 +96,18 @@ def term(tmp_path: Path) -> Iterator[Terminal]:
         terminal.close()
 
 
+BOXES = tuple("╭│╰┏┃┗")  # the checklist panel and the override warning sit above the prompt
+
+
 def prompt_line(text: str) -> str | None:
-    """The line under the prompt form's rule (the form sits at the bottom of the screen)."""
+    """The prompt's own text: the first line under the prompt form's rule outside any panel."""
     lines = text.splitlines()
     for i in range(len(lines) - 1, -1, -1):
-        if lines[i].strip() and set(lines[i].strip()) == {"─"} and i + 1 < len(lines):
-            return lines[i + 1].strip()
+        if lines[i].strip() and set(lines[i].strip()) <= {"─", "━"}:
+            for line in lines[i + 1:]:
+                if line.strip() and not line.strip().startswith(BOXES):
+                    return line.strip()
+            return None
     return None
 
 
@@ -111,6 +119,9 @@ PLACEHOLDER = "e.g. normal-adult or S-0042"  # shown while the subject id field 
 
 def start_study(term: Terminal) -> None:
     term.wait("Median motor NCS")
+    # the library lists protocols by title; walk down to the median motor study
+    for _ in range([p.id for p in list_protocols()].index("median-motor")):
+        term.send("Down")
     term.send("Enter")  # protocol chosen → subject list, whose first entry fills the id field
     term.wait(lambda s: "Start run (F5)" in s and PLACEHOLDER not in s)
     term.send("Tab")  # to the subject id field (letters now type, so `l` leaves the footer)
