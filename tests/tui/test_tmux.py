@@ -159,8 +159,24 @@ def test_study_by_keystrokes_then_reopen_it(term: Terminal) -> None:
     term.wait("trace 1/")
     term.send("n")
     term.wait("trace 2/")
+    assert "neg↑" in term.screen()  # negativity drawn upward, and said so
+    term.send("o")
+    term.wait("onset marker")
+    term.send("Right")
+    term.wait("NOT stored")
+    term.send("Escape")  # deselects the marker
+    term.wait(lambda s: "onset marker" not in s)
     term.send("Escape")
     term.wait(lambda s: "past runs" in s and "trace" not in s)
+    with sqlite3.connect(term.db) as db:
+        abnormal = db.execute("SELECT abnormal_count FROM runs").fetchone()[0]
+    term.send("a")  # abnormal only
+    if abnormal:
+        term.wait(lambda s: "abnormal only" in s and "runs 1–1" in s)
+    else:
+        term.wait("No matching runs.")
+    term.send("a")
+    term.wait(lambda s: "normal-adult" in s and "runs 1–1" in s)
     term.send("C-q")
     assert term.exit_code() == 0
 

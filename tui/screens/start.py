@@ -97,8 +97,10 @@ class StartScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#protocols", OptionList).focus()
         self.query_one("#start-interrupted", Static).display = False
-        self._load()
-        self._find_interrupted()
+        # After the first paint: these import the engine, PyVISA and parse YAML on threads
+        # that would otherwise hold the GIL while the screen is being drawn.
+        self.call_after_refresh(self._load)
+        self.call_after_refresh(self._find_interrupted)
 
     def on_screen_resume(self) -> None:
         """Back from a run or the list: start over at the protocol list, where keys work."""

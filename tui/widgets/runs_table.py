@@ -12,7 +12,7 @@ from textual.widgets.data_table import CellDoesNotExist
 from tui.widgets.run_summary import STATUS_STYLES
 
 # Fixed widths: DataTable then never measures cells, which keeps a 200-row page cheap.
-COLUMNS = (("◆", 1), ("Date (UTC)", 16), ("Protocol", 24), ("Subject", 10), ("Status", 11),
+COLUMNS = (("◆", 1), ("Date (UTC)", 16), ("Protocol", 22), ("Subject", 12), ("Status", 11),
            ("Abn.", 4))
 
 
