@@ -153,12 +153,12 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _audit_verify(db_path: Path) -> int:
-    from storage.audit import verify_chain
+    from storage.audit import event_count, verify_chain
     from storage.database import open_database
 
     db = open_database(db_path)
     problems = verify_chain(db)
-    count = db.execute("SELECT count(*) FROM events").fetchone()[0]
+    count = event_count(db)
     for problem in problems:
         print(problem)
     print(f"{db_path}: {count} events, " + ("chain intact" if not problems

@@ -21,3 +21,7 @@ def verify_chain(db: sqlite_utils.Database) -> list[str]:
             problems.append(f"event {event_id}: content does not match its hash (edited)")
         prev = stored
     return problems
+
+
+def event_count(db: sqlite_utils.Database) -> int:
+    return int(db.execute("SELECT count(*) FROM events").fetchone()[0])

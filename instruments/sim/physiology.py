@@ -39,6 +39,12 @@ def stable_seed(*parts: str) -> int:
     return int.from_bytes(digest[:8], "little")
 
 
+def axon_ranks(n: int) -> np.ndarray:
+    """Axon "slowness" ranks: half-normal quantiles, the fastest axon exactly 0."""
+    normal = NormalDist()
+    return np.array([normal.inv_cdf(0.5 + 0.5 * i / n) for i in range(n)])
+
+
 class MotorResponseModel:
     """The motor units behind one nerve/muscle pair of one subject."""
 
@@ -49,9 +55,7 @@ class MotorResponseModel:
         self.rec = rec
         n = rec.motor_units
         rng = np.random.default_rng(stable_seed(subject.id, nerve.name, rec.muscle))
-        # Axon "slowness" rank: half-normal quantiles, the fastest axon exactly 0.
-        normal = NormalDist()
-        self.z = np.array([normal.inv_cdf(0.5 + 0.5 * i / n) for i in range(n)])
+        self.z = axon_ranks(n)
         # Size principle: fast axons drive large units.
         self.weight = np.exp(-0.6 * self.z) * rng.lognormal(0.0, 0.25, n)
         self.width_s = rec.muap_negative_phase_ms / _SHAPE_C * 1e-3 * rng.uniform(0.85, 1.15, n)

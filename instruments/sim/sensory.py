@@ -10,11 +10,9 @@ correct measurement should recover.
 
 from __future__ import annotations
 
-from statistics import NormalDist
-
 import numpy as np
 
-from instruments.sim.physiology import muap_shape, stable_seed
+from instruments.sim.physiology import axon_ranks, muap_shape, stable_seed
 from instruments.sim.subject_spec import Nerve, SensoryRecording, Subject
 
 CALIBRATION_STEP_S = 5e-6
@@ -28,8 +26,7 @@ class SensoryResponseModel:
         self.rec = rec
         n = rec.fibres
         rng = np.random.default_rng(stable_seed(subject.id, nerve.name, rec.muscle))
-        normal = NormalDist()
-        self.z = np.array([normal.inv_cdf(0.5 + 0.5 * i / n) for i in range(n)])
+        self.z = axon_ranks(n)
         self.weight = np.exp(-0.3 * self.z) * rng.lognormal(0.0, 0.2, n)
         self.quantile = rng.permutation(n).astype(float) / n + 0.5 / n
         self.arrival_s, self.conducting = self._conduction(rng)
