@@ -134,7 +134,11 @@ class EdxApp(App[int]):
     def open_run_detail(self, run_id: str) -> None:
         from tui.screens.run_detail import RunDetailScreen
 
-        self.push_screen(RunDetailScreen(run_id))
+        screen = RunDetailScreen(run_id)
+        screen.prefetching = True  # read the run while the screen composes
+        self.run_worker(screen.fetch_now, thread=True, exit_on_error=False,
+                        group="detail-prefetch")
+        self.push_screen(screen)
 
     def open_interrupted(self) -> None:
         self.open_runs(status="interrupted")

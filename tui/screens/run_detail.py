@@ -88,6 +88,8 @@ class RunDetailScreen(Screen[None]):
         self._markers: dict[int, TraceMarkers] = {}
         self.selected_marker: str | None = None
         self.marker_edits: list[MarkerEdit] = []
+        self.prefetching = False  # the app may start fetch_now before the screen mounts
+        self._first_trace_coming = False
 
     @property
     def edx(self) -> EdxApp:
@@ -111,10 +113,17 @@ class RunDetailScreen(Screen[None]):
         self.query_one(MeasurementsTable).border_title = "measurements"
         self.query_one(TracePlot).border_title = "traces"
         self.query_one(MeasurementsTable).focus()
-        self._fetch_run()
+        if not self.prefetching:
+            self.prefetching = True
+            self._fetch_run()
 
     @work(thread=True, exit_on_error=False, group="detail")
     def _fetch_run(self) -> None:
+        self.fetch_now()
+
+    def fetch_now(self) -> None:
+        """Blocking (worker threads only): the run, then at once its first trace, so the
+        screen is complete after one round trip instead of two."""
         try:
             run = self.edx.source.run(self.run_id)
         except Exception as exc:
@@ -123,10 +132,17 @@ class RunDetailScreen(Screen[None]):
         if run is None:
             self.post_message(self.Loaded(None, f"Run {self.run_id} is not in the database."))
             return
+        traces = list(run.get("traces") or [])
+        self._first_trace_coming = bool(traces)
         self.post_message(self.Loaded(run))
+        if traces:
+            self._load_trace(0, traces[0].get("id"))
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="detail-trace")
     def _fetch_trace(self, index: int, trace_id: Any) -> None:
+        self._load_trace(index, trace_id)
+
+    def _load_trace(self, index: int, trace_id: Any) -> None:
         try:
             trace = self.edx.source.trace(trace_id)
             if trace is None:
@@ -188,6 +204,8 @@ class RunDetailScreen(Screen[None]):
         plot.border_subtitle = str(self._trace_titles.get(meta.get("step_id"), ""))
         if self.trace_index in self._trace_cache:
             self._plot(self._trace_cache[self.trace_index])
+        elif self.trace_index == 0 and self._first_trace_coming:
+            self._first_trace_coming = False  # fetch_now is already reading it
         else:
             self._fetch_trace(self.trace_index, meta.get("id"))
 
@@ -208,10 +226,12 @@ class RunDetailScreen(Screen[None]):
         assert spec is not None
         markers = self._markers.setdefault(self.trace_index, TraceMarkers(
             automatic={"onset": spec.onset, "peak": spec.peak}))
-        if not markers.current:
+        first = not markers.current
+        if first:
             markers.current = dict(markers.automatic)
         self._show_markers()
-        self.refresh_bindings()
+        if len(self._markers) == 1 and first:
+            self.refresh_bindings()  # marker keys become available; the footer recomposes
 
     # ---- manual markers -----------------------------------------------------------
 
