@@ -105,6 +105,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE runs ADD COLUMN owner_token TEXT NOT NULL DEFAULT '';
     CREATE INDEX runs_status ON runs(status);
     """,
+    # 3: the run list's order (newest first, id to break ties) without a temporary sort.
+    """
+    DROP INDEX runs_started;
+    CREATE INDEX runs_started ON runs(started_at DESC, id);
+    """,
 )
 
 

@@ -40,8 +40,10 @@ class StoredTrace:
 
 
 def list_runs(db: sqlite_utils.Database, *, limit: int = 200, offset: int = 0,
-              search: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
-    """Newest first; `search` matches protocol, subject or run id."""
+              search: str | None = None, status: str | None = None,
+              protocol_id: str | None = None, subject_id: str | None = None,
+              abnormal_only: bool = False) -> list[dict[str, Any]]:
+    """Newest first; `search` matches protocol, subject or run id; the others filter."""
     where: list[str] = []
     params: list[Any] = []
     if search:
@@ -49,9 +51,13 @@ def list_runs(db: sqlite_utils.Database, *, limit: int = 200, offset: int = 0,
                      "OR id LIKE ?)")
         like = f"%{search}%"
         params += [like, like, like, like]
-    if status:
-        where.append("status = ?")
-        params.append(status)
+    for column, value in (("status", status), ("protocol_id", protocol_id),
+                          ("subject_id", subject_id)):
+        if value:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if abnormal_only:
+        where.append("abnormal_count > 0")
     sql = f"SELECT {RUN_LIST_COLUMNS} FROM runs"
     if where:
         sql += " WHERE " + " AND ".join(where)

@@ -7,13 +7,10 @@ Every storage call opens its own SQLite connection on the calling (worker) threa
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-# Rows a client-side filter may read while storage cannot filter by it (see runs_page).
-SCAN_LIMIT = 20_000
 STATUSES = ("completed", "interrupted", "failed", "stopped", "aborted", "running")
 
 
@@ -90,48 +87,11 @@ class StorageSource:
             db.close()
 
     def runs_page(self, offset: int, limit: int, filters: RunFilter) -> list[dict[str, Any]]:
-        """One page from SQLite. Filters `list_runs` does not take yet are applied here.
-
-        Until storage filters by protocol, subject and abnormal findings itself, those are
-        narrowed by `search` where possible and checked row by row, reading at most
-        SCAN_LIMIT rows per page (a page may then come back short).
-        """
-        from storage import queries
-        from storage.database import open_database
-
-        accepted = set(inspect.signature(queries.list_runs).parameters)
-        wanted = {"protocol_id": filters.protocol_id, "subject_id": filters.subject_id,
-                  "abnormal_only": filters.abnormal_only or None}
-        native = {k: v for k, v in wanted.items() if v is not None and k in accepted}
-        missing = {k for k, v in wanted.items() if v is not None and k not in accepted}
-        search = filters.search
-        if search is None and missing & {"subject_id", "protocol_id"}:
-            search = filters.subject_id if "subject_id" in missing else filters.protocol_id
-        db = open_database(self.db_path)
-        try:
-            def fetch(off: int, lim: int) -> list[dict[str, Any]]:
-                return queries.list_runs(db, limit=lim, offset=off, search=search,
-                                         status=filters.status, **native)
-
-            if not missing:
-                return fetch(offset, limit)
-            rows: list[dict[str, Any]] = []
-            skipped, scanned, chunk = 0, 0, 500
-            while len(rows) < limit and scanned < SCAN_LIMIT:
-                batch = fetch(scanned, chunk)
-                scanned += len(batch)
-                for row in batch:
-                    if not filters.matches(row):
-                        continue
-                    if skipped < offset:
-                        skipped += 1
-                    elif len(rows) < limit:
-                        rows.append(row)
-                if len(batch) < chunk:
-                    break
-            return rows
-        finally:
-            db.close()
+        """One page from SQLite; every filter runs in SQL."""
+        return self._query("list_runs", limit=limit, offset=offset, search=filters.search,
+                           status=filters.status, protocol_id=filters.protocol_id,
+                           subject_id=filters.subject_id,
+                           abnormal_only=bool(filters.abnormal_only))
 
     def run(self, run_id: str) -> dict[str, Any]:
         return self._query("get_run", run_id)

@@ -67,3 +67,19 @@ def test_run_list_pages_newest_first(tmp_path: Path) -> None:
     assert {r["subject_id"] for r in list_runs(db, search="S-1")} == {"S-1"}
     assert find_run_id(db, "00000007") == "00000007-run"
     assert find_run_id(db, "0000000") is None  # ambiguous prefix
+
+
+def test_run_list_filters_in_sql(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "runs.sqlite")
+    rows = [(f"r{i:03d}", f"2026-01-01T00:{i:02d}:00.000+00:00", "completed" if i % 2 else
+             "failed", "median-motor" if i % 3 else "rns", "t", "h", "x", f"S-{i % 4}", i % 5)
+            for i in range(40)]
+    db.conn.executemany(
+        "INSERT INTO runs (id, started_at, status, protocol_id, protocol_title, "
+        "protocol_sha256, protocol_text, subject_id, abnormal_count) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    got = list_runs(db, protocol_id="rns", subject_id="S-1", status="failed",
+                    abnormal_only=True, limit=100)
+    expected = [r[0] for r in reversed(rows) if r[3] == "rns" and r[7] == "S-1"
+                and r[2] == "failed" and r[8] > 0]
+    assert [r["id"] for r in got] == expected
