@@ -110,6 +110,35 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX runs_started;
     CREATE INDEX runs_started ON runs(started_at DESC, id);
     """,
+    # 4: operator marker edits and the measurement revisions they caused (originals stay).
+    """
+    CREATE TABLE marker_edits (
+        id          INTEGER PRIMARY KEY,
+        run_id      TEXT NOT NULL REFERENCES runs(id),
+        step_id     TEXT NOT NULL,
+        trace_id    INTEGER NOT NULL REFERENCES traces(id),
+        marker      TEXT NOT NULL,                  -- onset|peak
+        old_s       REAL,                           -- s from the stimulus; NULL: none before
+        new_s       REAL NOT NULL,
+        automatic_s REAL,                           -- where rustcore placed it
+        operator    TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        at          TEXT NOT NULL
+    );
+    CREATE INDEX marker_edits_trace ON marker_edits(trace_id, id);
+    CREATE INDEX marker_edits_run ON marker_edits(run_id);
+
+    CREATE TABLE measurement_revisions (
+        id             INTEGER PRIMARY KEY,
+        measurement_id INTEGER NOT NULL REFERENCES measurements(id),
+        edit_id        INTEGER NOT NULL REFERENCES marker_edits(id),
+        value          REAL,
+        outcome        TEXT NOT NULL,
+        note           TEXT NOT NULL DEFAULT '',
+        at             TEXT NOT NULL
+    );
+    CREATE INDEX measurement_revisions_measurement ON measurement_revisions(measurement_id, id);
+    """,
 )
 
 
