@@ -297,6 +297,8 @@ def _include(item: object, group: str, mark: Mark, source: Path, depth: int) -> 
             changes.update(proximal=renamed(step.proximal), distal=renamed(step.distal),
                            distance=renamed(step.distance),
                            terms=tuple(renamed(t) for t in step.terms))
+        if isinstance(step, SeriesStep):
+            changes["current_from"] = renamed(step.current_from)
         steps.append(replace(step, **changes))
     return steps
 
