@@ -169,6 +169,30 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class RunPaused:
+    """The run waits at a step; resuming restarts the step after the operator confirms.
+
+    `discarded` counts the sweeps of the interrupted attempt that will not be kept."""
+
+    run_id: str
+    seq: int
+    step_id: str
+    discarded: int = 0
+    at: str = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True)
+class RunResumed:
+    """Audited: the operator confirmed restarting the paused step."""
+
+    run_id: str
+    seq: int
+    step_id: str
+    source: str
+    at: str = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True)
 class RunFinished:
     run_id: str
     status: RunStatus
@@ -185,6 +209,8 @@ Event = (
     | StepCompleted
     | GateOverridden
     | Notice
+    | RunPaused
+    | RunResumed
     | RunFinished
 )
 Subscriber = Callable[[Event], None]

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -75,6 +75,24 @@ class StepFailed(Exception):
     """A step could not complete and the operator chose to abort."""
 
 
+ControlAction = Literal["pause", "repeat", "skip"]
+
+
+class PromptInterrupted(Exception):
+    """Raised by a prompter (one with `interrupt()`) whose waiting prompt gave way to a
+    pause, repeat or skip request; the engine acts on the request or asks again."""
+
+
+class StepInterrupted(Exception):
+    """Pause, repeat or skip took effect at a checkpoint inside a step: between instrument
+    actions or before a prompt, never in the middle of a stimulus."""
+
+    def __init__(self, action: ControlAction, reason: str = "") -> None:
+        super().__init__(action)
+        self.action = action
+        self.reason = reason
+
+
 @dataclass
 class RunResult:
     run_id: str
@@ -113,6 +131,11 @@ class Run:
         self.clock = bench.clock
         self._stop = threading.Event()
         self._abort = threading.Event()
+        # pause/repeat/skip wait here until the engine reaches a checkpoint inside a step
+        self._control: tuple[ControlAction, str] | None = None
+        self._control_lock = threading.Lock()
+        self._in_step = False
+        self._attempt_sweeps = 0
         self._done: frozenset[int] = resume.completed if resume else frozenset()
         self._values: dict[str, float] = dict(resume.values) if resume else {}
         # every measured value so far, "step.name" → value, for compute steps
@@ -139,6 +162,28 @@ class Run:
         """End now: outputs off, no cleanup steps, status 'aborted'."""
         self._abort.set()
         self.prompter.cancel()
+
+    def request_pause(self) -> None:
+        """Wait after the current instrument action; resuming restarts the step once the
+        operator confirms (what the interrupted attempt recorded is not kept)."""
+        self._request("pause")
+
+    def request_repeat(self) -> None:
+        """Restart the current step from its beginning after the current action."""
+        self._request("repeat")
+
+    def request_skip(self, reason: str) -> None:
+        """End the current step as skipped, with the operator's reason."""
+        if not reason.strip():
+            raise ValueError("skipping a step needs a reason")
+        self._request("skip", reason.strip())
+
+    def _request(self, action: ControlAction, reason: str = "") -> None:
+        with self._control_lock:
+            self._control = (action, reason)
+        interrupt = getattr(self.prompter, "interrupt", None)
+        if interrupt is not None:  # a prompt waiting for an answer gives way at once
+            interrupt()
 
     # ---- execution (the engine thread) ----------------------------------------------
     def execute(self) -> RunResult:
@@ -211,17 +256,31 @@ class Run:
         return reason
 
     def _check_cancel(self) -> None:
+        """A checkpoint: stop and abort act anywhere, pause/repeat/skip only inside a step."""
         if self._stop.is_set() or self._abort.is_set():
             raise RunCancelled()
+        if self._in_step:
+            with self._control_lock:
+                request, self._control = self._control, None
+            if request is not None:
+                raise StepInterrupted(*request)
 
     def _emit(self, event: ev.Event) -> None:
+        if isinstance(event, ev.SweepRecorded):
+            self._attempt_sweeps += 1
         for subscriber in self.subscribers:
             subscriber(event)
 
     def _ask(self, seq: int, prompt: Prompt, *, cancellable: bool = True) -> Any:
+        if cancellable:
+            self._check_cancel()
         try:
             value = self.prompter.ask(
                 prompt, lambda: self._emit(ev.PromptRequested(self.run_id, seq, prompt)))
+        except PromptInterrupted:
+            if cancellable:
+                self._check_cancel()  # raises for a request this point can act on
+            return self._ask(seq, prompt, cancellable=cancellable)
         except PromptCancelled:
             if cancellable:
                 raise RunCancelled() from None
@@ -239,8 +298,19 @@ class Run:
         while True:
             self._emit(ev.StepStarted(self.run_id, seq, step.id, step.kind, step.title,
                                       step.text, step.diagram, attempt))
+            self._attempt_sweeps = 0
             try:
-                completed = self._dispatch(seq, step, started, cancellable)
+                self._in_step = cancellable
+                try:
+                    completed = self._dispatch(seq, step, started, cancellable)
+                finally:
+                    self._in_step = False
+            except StepInterrupted as request:
+                outcome = self._interrupted(seq, step, started, request)
+                if outcome is None:
+                    attempt += 1
+                    continue
+                completed = outcome
             except InstrumentError as exc:
                 self.bench.all_outputs_off()
                 self._emit(ev.Notice(self.run_id, "error", str(exc)))
@@ -266,6 +336,37 @@ class Run:
                     self._measured[f"{step.id}.{m.name}"] = m.value
             self._emit(completed)
             return
+
+    def _interrupted(self, seq: int, step: Step, started: str,
+                     request: StepInterrupted) -> ev.StepCompleted | None:
+        """Act on pause, repeat or skip; None restarts the step from its beginning."""
+        if request.action == "skip":
+            return ev.StepCompleted(self.run_id, seq, step.id, step.kind, step.title, "skipped",
+                                    started, reason=f"skipped by the operator: {request.reason}")
+        if request.action == "repeat":
+            self._emit(ev.Notice(self.run_id, "info", f"{step.title}: restarted from its "
+                                 "beginning at the operator's request"))
+            return None
+        self._emit(ev.RunPaused(self.run_id, seq, step.id, self._attempt_sweeps))
+        kept = (f" The {self._attempt_sweeps} sweep(s) recorded in it so far are not kept."
+                if self._attempt_sweeps else "")
+        choice = self._ask(seq, Prompt(
+            id=f"{step.id}.paused", kind="choice", choices=("resume", "skip", "stop"),
+            text=f"Paused in '{step.title}'. resume restarts this step from its beginning "
+                 f"(no instrument action runs until you choose it); skip or stop.{kept}"))
+        with self._control_lock:
+            self._control = None  # requests made while paused are answered by this choice
+        if choice == "stop":
+            self._stop.set()
+            raise RunCancelled()
+        if choice == "skip":
+            why = ""
+            while not why:  # a skip is recorded with its reason, never without one
+                why = str(self._ask(seq, Prompt(id=f"{step.id}.skip_reason", kind="text",
+                                                text=f"Why is '{step.title}' skipped?"))).strip()
+            return self._interrupted(seq, step, started, StepInterrupted("skip", why))
+        self._emit(ev.RunResumed(self.run_id, seq, step.id, self.prompter.source))
+        return None
 
     # ---- safety -----------------------------------------------------------------------
     def _safety_gate(self, seq: int, step: Step, started: str) -> ev.StepCompleted | None:
