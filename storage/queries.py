@@ -89,13 +89,8 @@ def get_run(db: sqlite_utils.Database, run_id: str) -> dict[str, Any] | None:
                              "finished_at, result_json FROM steps WHERE run_id = ? ORDER BY seq",
                          [run_id])
     ]
-    run["measurements"] = _rows(
-        db,
-        "SELECT m.id, s.step_id, m.trace_id, m.name, m.site, m.value, m.unit, m.lower, m.upper, "
-        "m.outcome, m.reference_id, m.citation, m.note FROM measurements m "
-        "JOIN steps s ON s.id = m.step_row WHERE m.run_id = ? ORDER BY s.seq, m.id",
-        [run_id],
-    )
+    run["measurements"] = measurements_with_revisions(db, run_id)
+    run["marker_edits"] = marker_edits(db, run_id)
     run["traces"] = _rows(
         db,
         "SELECT t.id, s.step_id, t.idx, t.role, t.site, t.current_mA, t.pulse_width_ms, "
@@ -104,6 +99,96 @@ def get_run(db: sqlite_utils.Database, run_id: str) -> dict[str, Any] | None:
         [run_id],
     )
     return run
+
+
+def measurements_with_revisions(db: sqlite_utils.Database, run_id: str,
+                                trace_id: int | None = None) -> list[dict[str, Any]]:
+    """A run's measurements with the newest marker-edit revision in `value` and `outcome`.
+
+    What screens and reports show: `revised` says a revision applies, `original_value` and
+    `original_outcome` keep what the engine measured (that row is never changed)."""
+    sql = (
+        "SELECT m.id, s.step_id, m.trace_id, m.name, m.site, "
+        "CASE WHEN r.id IS NULL THEN m.value ELSE r.value END AS value, m.unit, m.lower, "
+        "m.upper, CASE WHEN r.id IS NULL THEN m.outcome ELSE r.outcome END AS outcome, "
+        "m.reference_id, m.citation, m.note, m.value AS original_value, "
+        "m.outcome AS original_outcome, r.id IS NOT NULL AS revised, r.id AS revision_id, "
+        "r.at AS revised_at, r.note AS revision_note FROM measurements m "
+        "JOIN steps s ON s.id = m.step_row "
+        "LEFT JOIN measurement_revisions r ON r.id = (SELECT max(id) FROM "
+        "measurement_revisions WHERE measurement_id = m.id) WHERE m.run_id = ?")
+    params: list[Any] = [run_id]
+    if trace_id is not None:
+        sql += " AND m.trace_id = ?"
+        params.append(int(trace_id))
+    rows = _rows(db, sql + " ORDER BY s.seq, m.id", params)
+    for row in rows:
+        row["revised"] = bool(row["revised"])
+    return rows
+
+
+def marker_edits(db: sqlite_utils.Database, run_id: str) -> list[dict[str, Any]]:
+    """Every stored marker edit of a run, oldest first (the last per marker is current)."""
+    return _rows(db, "SELECT id, step_id, trace_id, marker, old_s, new_s, automatic_s, "
+                     "operator, reason, at FROM marker_edits WHERE run_id = ? ORDER BY id",
+                 [run_id])
+
+
+@dataclass(frozen=True)
+class MeasurementRevision:
+    """A re-measured value for one stored measurement (see engine.remeasure)."""
+
+    measurement_id: int
+    value: float | None
+    outcome: str
+    note: str = ""
+
+
+def record_marker_edit(db: sqlite_utils.Database, *, run_id: str, trace_id: int, marker: str,
+                       old_s: float | None, new_s: float, automatic_s: float | None,
+                       operator: str, reason: str, at: str,
+                       revisions: list[MeasurementRevision]) -> int:
+    """Store one marker edit, its revisions and its audit event in one transaction.
+
+    The run's abnormal count follows the revised outcomes so the list's filter stays true;
+    the original measurement rows are left as the engine wrote them."""
+    from storage.recorder import append_event, transaction
+
+    if marker not in ("onset", "peak"):
+        raise ValueError(f"marker: unknown marker {marker!r} (onset or peak)")
+    if not reason.strip():
+        raise ValueError("reason: a marker edit needs a reason")
+    with transaction(db) as conn:
+        row = conn.execute("SELECT s.step_id FROM traces t JOIN steps s ON s.id = t.step_row "
+                           "WHERE t.id = ? AND t.run_id = ?", (trace_id, run_id)).fetchone()
+        if row is None:
+            raise ValueError(f"trace {trace_id} is not a trace of run {run_id}")
+        step_id = row[0]
+        edit_id = int(conn.execute(
+            "INSERT INTO marker_edits (run_id, step_id, trace_id, marker, old_s, new_s, "
+            "automatic_s, operator, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, step_id, trace_id, marker, old_s, new_s, automatic_s, operator,
+             reason.strip(), at)).lastrowid or 0)
+        current = {r["id"]: r for r in measurements_with_revisions(db, run_id, trace_id)}
+        abnormal_delta = 0
+        for rev in revisions:
+            before = current.get(rev.measurement_id)
+            if before is None:
+                raise ValueError(f"measurement {rev.measurement_id} is not on trace {trace_id}")
+            conn.execute("INSERT INTO measurement_revisions (measurement_id, edit_id, value, "
+                         "outcome, note, at) VALUES (?, ?, ?, ?, ?, ?)",
+                         (rev.measurement_id, edit_id, rev.value, rev.outcome, rev.note, at))
+            abnormal_delta += (rev.outcome == "abnormal") - (before["outcome"] == "abnormal")
+        if abnormal_delta:
+            conn.execute("UPDATE runs SET abnormal_count = max(0, abnormal_count + ?) "
+                         "WHERE id = ?", (abnormal_delta, run_id))
+        append_event(conn, run_id, at, "MarkerEdited", {
+            "edit_id": edit_id, "step_id": step_id, "trace_id": trace_id, "marker": marker,
+            "old_s": old_s, "new_s": new_s, "automatic_s": automatic_s, "operator": operator,
+            "reason": reason.strip(),
+            "revisions": [{"measurement_id": r.measurement_id, "value": r.value,
+                           "outcome": r.outcome} for r in revisions]})
+    return edit_id
 
 
 def _with_result(row: dict[str, Any]) -> dict[str, Any]:

@@ -59,6 +59,36 @@ class DataSource(Protocol):
 
     def bench_info(self, profile: str, config: Path | None) -> dict[str, Any]: ...
 
+    def save_marker_edit(self, run_id: str, trace_id: int, marker: str, new_s: float,
+                         reason: str) -> MarkerSaved: ...
+
+
+@dataclass(frozen=True)
+class MarkerSaved:
+    """A stored marker edit: the trace's markers now and its measurements, revised."""
+
+    edit_id: int
+    markers: dict[str, float | None]
+    measurements: list[dict[str, Any]]
+
+
+def current_markers(measures: dict[str, Any], edits: list[dict[str, Any]],
+                    trace_id: Any) -> dict[str, float | None]:
+    """Marker times (s) of a trace: rustcore's, then the operator's latest edit of each."""
+    def finite(value: Any) -> float | None:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return None
+        return number if number == number else None
+
+    markers = {"onset": finite(measures.get("onset")),
+               "peak": finite(measures.get("neg_peak_latency"))}
+    for edit in edits:
+        if edit.get("trace_id") == trace_id:
+            markers[str(edit["marker"])] = finite(edit.get("new_s"))
+    return markers
+
 
 class StorageSource:
     """The real thing: engine catalog, instruments' subjects, storage queries."""
@@ -123,3 +153,47 @@ class StorageSource:
                     "identities": bench.identities(), "settings": bench.settings_snapshot()}
         finally:
             bench.close()
+
+    def save_marker_edit(self, run_id: str, trace_id: int, marker: str, new_s: float,
+                         reason: str) -> MarkerSaved:
+        """Re-measure the trace with the operator's markers and store edit, revisions and
+        audit event together (one transaction); raises ValueError with a one-line reason."""
+        import getpass
+
+        from engine.events import utc_now
+        from engine.remeasure import reference_entries, remeasure_sweep, revise_measurements
+        from storage import queries
+        from storage.database import open_database
+
+        db = open_database(self.db_path)
+        try:
+            trace = queries.load_trace(db, trace_id)
+            run = db.execute("SELECT reference_id FROM runs WHERE id = ?", [run_id]).fetchone()
+            if trace is None or run is None:
+                raise ValueError(f"trace {trace_id} of run {run_id} is not in the database")
+            automatic = current_markers(trace.measures, [], trace_id)
+            before = current_markers(trace.measures, queries.marker_edits(db, run_id), trace_id)
+            after = {**before, marker: new_s}
+            measures = remeasure_sweep(trace.volts(), trace.sample_rate, trace.t0,
+                                       onset_s=after["onset"], peak_s=after["peak"])
+            measures["markers_fixed"] = [m for m in ("onset", "peak")
+                                         if after[m] != automatic[m]]
+            rows = queries.measurements_with_revisions(db, run_id, trace_id)
+            current = {row["id"]: (row["value"], row["outcome"]) for row in rows}
+            revised = [r for r in revise_measurements(rows, measures,
+                                                      reference_entries(str(run[0] or "")))
+                       if current.get(r.measurement_id) != (r.value, r.outcome)]
+            try:
+                operator = getpass.getuser()
+            except Exception:
+                operator = ""
+            edit_id = queries.record_marker_edit(
+                db, run_id=run_id, trace_id=trace_id, marker=marker, old_s=before[marker],
+                new_s=new_s, automatic_s=automatic[marker], operator=operator or "unknown",
+                reason=reason, at=utc_now(),
+                revisions=[queries.MeasurementRevision(r.measurement_id, r.value, r.outcome,
+                                                       r.note) for r in revised])
+            return MarkerSaved(edit_id, after,
+                               queries.measurements_with_revisions(db, run_id, trace_id))
+        finally:
+            db.close()

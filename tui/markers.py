@@ -1,31 +1,18 @@
 """Manual marker positions on a stored sweep: pure arithmetic, no widgets.
 
-Markers move on the sample grid (t = t0 + i / sample_rate). The engine cannot
-re-measure a sweep on request yet, so the review screen shows the moved marker's time
-and the signal at it, and keeps every change as a `MarkerEdit` for the audit trail.
+Markers move on the sample grid (t = t0 + i / sample_rate). A moved marker is stored
+with `tui.data.StorageSource.save_marker_edit`, which re-measures the trace
+(`engine.remeasure`) and writes the edit, the revised values and an audit event.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 MARKERS = ("onset", "peak")
 MARKER_NAMES = {"onset": "onset", "peak": "neg peak"}
-
-
-@dataclass(frozen=True)
-class MarkerEdit:
-    """One completed manual move, what `storage.queries.record_marker_edit` would store."""
-
-    trace_id: object
-    marker: str  # onset | peak
-    automatic_s: float | None  # rustcore's value
-    previous_s: float | None
-    new_s: float
-    at: str
 
 
 def move_on_grid(t: float | None, step: int, n: int, sample_rate: float, t0: float,

@@ -332,7 +332,7 @@ async def test_provisional_measures_then_committed_values_replace_them(tmp_path:
         assert "committed" in str(screen.query_one(SweepStatus).render())
 
 
-async def test_markers_move_by_keys_and_edits_are_flagged_not_stored(tmp_path: Path) -> None:
+async def test_markers_move_by_keys_and_moves_are_pending_until_stored(tmp_path: Path) -> None:
     from tests.tui.fakes import FS
     from tui.widgets.marker_panel import MarkerPanel
 
@@ -352,17 +352,20 @@ async def test_markers_move_by_keys_and_edits_are_flagged_not_stored(tmp_path: P
         await pilot.press("right", "right", "shift+right")
         assert abs(plot.spec.onset - (0.0035 + 12 / FS)) < 1e-9
         assert table.cursor_coordinate == cursor  # arrows moved the marker, not the table
-        assert len(screen.marker_edits) == 1  # one coalesced audit entry
-        edit = screen.marker_edits[0]
-        assert edit.marker == "onset" and abs(edit.previous_s - 0.0035) < 1e-12
+        [move] = screen.pending_moves  # one pending move, whatever the number of keys
+        assert move.marker == "onset" and abs(move.stored_s - 0.0035) < 1e-12
         text = str(panel.render())
         assert "4.10 ms" in text and "NOT stored" in text and "signal" in text
         await pilot.press("k", "shift+left")
-        assert screen.selected_marker == "peak" and len(screen.marker_edits) == 2
+        assert screen.selected_marker == "peak" and len(screen.pending_moves) == 2
         assert abs(plot.spec.peak - (0.0075 - 10 / FS)) < 1e-9
         await pilot.press("z")
-        assert abs(plot.spec.peak - 0.0075) < 1e-12
+        assert abs(plot.spec.peak - 0.0075) < 1e-12 and len(screen.pending_moves) == 1
         await pilot.press("escape")  # deselects first
         assert screen.selected_marker is None and isinstance(app.screen, RunDetailScreen)
-        await pilot.press("escape")
+        await pilot.press("escape")  # a pending move: asks before discarding it
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        assert isinstance(app.screen, RunDetailScreen)
+        await pilot.press("escape", "y")
         await wait_for(pilot, lambda: isinstance(app.screen, StartScreen))

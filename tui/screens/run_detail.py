@@ -1,8 +1,9 @@
 """One stored run: its steps, measurements with flags, and every trace with its markers.
 
 The run row and each trace are read on a worker thread; traces load only when selected.
-Markers can be moved by keys; until storage can record manual edits (and the engine
-re-measure on them) the screen shows the edits with a plain "not stored" warning.
+Markers move by keys; Enter stores the moved markers with a reason: the trace is
+re-measured at once, the edit, the revised values and an audit event are written together,
+and the table shows the revised values marked as edited (the originals stay stored).
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from engine.events import utc_now
-from tui.markers import MarkerEdit, move_on_grid, value_at
-from tui.widgets.marker_panel import MarkerPanel
+from tui.data import MarkerSaved, current_markers
+from tui.markers import MARKER_NAMES, MARKERS, move_on_grid, value_at
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.reason import ReasonScreen
+from tui.widgets.marker_panel import MarkerPanel, PendingMove
 from tui.widgets.measurements_table import MeasurementsTable
 from tui.widgets.run_summary import STATUS_STYLES
 from tui.widgets.runs_table import short_time
@@ -34,10 +37,15 @@ if TYPE_CHECKING:
 
 @dataclass
 class TraceMarkers:
-    """Automatic and current marker times (s) of one trace."""
+    """Automatic, stored (in the record) and current (on screen) marker times (s)."""
 
     automatic: dict[str, float | None]
+    stored: dict[str, float | None] = field(default_factory=dict)
     current: dict[str, float | None] = field(default_factory=dict)
+
+    def pending(self) -> list[PendingMove]:
+        return [PendingMove(m, self.stored.get(m), t) for m in MARKERS
+                if (t := self.current.get(m)) is not None and t != self.stored.get(m)]
 
 
 class RunDetailScreen(Screen[None]):
@@ -49,7 +57,9 @@ class RunDetailScreen(Screen[None]):
             "with its onset (solid) and negative-peak (dotted) markers and baseline. o selects "
             "the onset marker, k the negative-peak marker; ←/→ move it one sample, shift+←/→ "
             "ten, z puts it back where the analysis placed it, Esc deselects. The time and "
-            "signal at the marker are shown; manual edits are not stored yet. Esc goes back.")
+            "signal at the marker are shown. Enter stores the moved markers with a reason: "
+            "the trace is re-measured at once and revised values are marked * edited (the "
+            "original values stay stored). Esc goes back.")
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "trace(1)", "Next trace"),
@@ -61,6 +71,7 @@ class RunDetailScreen(Screen[None]):
         Binding("shift+left", "move_marker(-10)", "−10 samples", show=False, priority=True),
         Binding("shift+right", "move_marker(10)", "+10 samples", show=False, priority=True),
         Binding("z", "reset_marker", "Auto marker", show=False),
+        Binding("enter", "store_markers", "Store marks", priority=True),
         Binding("escape", "back", "Back"),
     ]
 
@@ -77,6 +88,13 @@ class RunDetailScreen(Screen[None]):
             self.trace = trace
             self.error = error
 
+    class MarkersStored(Message):
+        def __init__(self, index: int, saved: list[MarkerSaved], error: str = "") -> None:
+            super().__init__()
+            self.index = index
+            self.saved = saved
+            self.error = error
+
     def __init__(self, run_id: str) -> None:
         super().__init__()
         self.run_id = run_id
@@ -87,7 +105,9 @@ class RunDetailScreen(Screen[None]):
         self._trace_titles: dict[Any, str] = {}
         self._markers: dict[int, TraceMarkers] = {}
         self.selected_marker: str | None = None
-        self.marker_edits: list[MarkerEdit] = []
+        self.stored_edits: list[dict[str, Any]] = []  # this run's marker edits in the record
+        self._stored_note = ""
+        self.saving = False
         self.prefetching = False  # the app may start fetch_now before the screen mounts
         self._first_trace_coming = False
 
@@ -175,20 +195,27 @@ class RunDetailScreen(Screen[None]):
             icon, style = ICONS.get(str(s.get("status")), ICONS["pending"])
             step_table.add_row(Text(icon, style=style), s.get("title") or s.get("step_id") or "")
 
-        table = self.query_one(MeasurementsTable)
-        for m in run.get("measurements") or []:
-            table.add_measurements(str(titles.get(m.get("step_id"), m.get("step_id") or "")),
-                                   [m])
-        if table.row_count:
-            table.move_cursor(row=0, animate=False)
+        self._trace_titles = titles
+        self._fill_measurements(0)
 
         self.traces = list(run.get("traces") or [])
+        self.stored_edits = list(run.get("marker_edits") or [])
         self._trace_titles = titles
         if self.traces:
             self.select_trace(0)
         else:
             self.query_one(TracePlot).border_title = "no traces stored"
         self.refresh_bindings()
+
+    def _fill_measurements(self, cursor_row: int) -> None:
+        table = self.query_one(MeasurementsTable)
+        table.reset()
+        titles = self._trace_titles
+        for m in (self.run or {}).get("measurements") or []:
+            table.add_measurements(str(titles.get(m.get("step_id"), m.get("step_id") or "")),
+                                   [m])
+        if table.row_count:
+            table.move_cursor(row=min(cursor_row, table.row_count - 1), animate=False)
 
     def select_trace(self, index: int) -> None:
         if not self.traces:
@@ -228,7 +255,11 @@ class RunDetailScreen(Screen[None]):
             automatic={"onset": spec.onset, "peak": spec.peak}))
         first = not markers.current
         if first:
-            markers.current = dict(markers.automatic)
+            trace_id = self.traces[self.trace_index].get("id")
+            markers.stored = {**markers.automatic, **{
+                m: t for m, t in current_markers(measures, self.stored_edits, trace_id).items()
+                if t is not None}}
+            markers.current = dict(markers.stored)
         self._show_markers()
         if len(self._markers) == 1 and first:
             self.refresh_bindings()  # marker keys become available; the footer recomposes
@@ -254,7 +285,7 @@ class RunDetailScreen(Screen[None]):
         value = value_at(volts, t, trace.sample_rate, trace.t0) if t is not None else None
         self.query_one(MarkerPanel).show_marker(
             marker, t, markers.automatic.get(marker) if marker else None, value,
-            plot.spec.baseline, self.marker_edits)
+            plot.spec.baseline, markers.pending(), self._stored_note)
 
     def action_select_marker(self, marker: str) -> None:
         self.selected_marker = None if self.selected_marker == marker else marker
@@ -282,23 +313,85 @@ class RunDetailScreen(Screen[None]):
             self._record_edit(marker, markers.current.get(marker), automatic)
 
     def _record_edit(self, marker: str, previous: float | None, new: float) -> None:
-        """Consecutive moves of one marker on one trace make one audit entry."""
+        """Moves stay on screen (pending) until Enter stores them: one edit per marker."""
         markers = self._markers[self.trace_index]
+        was_pending = bool(markers.pending())
         markers.current[marker] = new
-        trace_id = self.traces[self.trace_index].get("id")
-        last = self.marker_edits[-1] if self.marker_edits else None
-        if last is not None and last.trace_id == trace_id and last.marker == marker:
-            previous = last.previous_s
-            self.marker_edits.pop()
-        self.marker_edits.append(MarkerEdit(trace_id, marker, markers.automatic.get(marker),
-                                            previous, new, utc_now()))
+        self._stored_note = ""
         self._show_markers()
+        if was_pending != bool(markers.pending()):
+            self.refresh_bindings()
+
+    @property
+    def pending_moves(self) -> list[PendingMove]:
+        markers = self._markers.get(self.trace_index)
+        return markers.pending() if markers is not None else []
+
+    def action_store_markers(self) -> None:
+        pending = self.pending_moves
+        if not pending or self.saving:
+            return
+        moves = "; ".join(f"{MARKER_NAMES[p.marker]} {p.new_s * 1e3:.2f} ms" for p in pending)
+        index = self.trace_index
+        trace_id = self.traces[index].get("id")
+
+        def answered(reason: str | None) -> None:
+            if reason:
+                self.saving = True
+                self._save_markers(index, trace_id, pending, reason)
+
+        self.app.push_screen(ReasonScreen(
+            f"Store the moved marker ({moves}) and re-measure this trace. Why was the "
+            "automatic placement wrong?", "e.g. onset placed on stimulus artefact"), answered)
+
+    @work(thread=True, exit_on_error=False, group="detail-markers")
+    def _save_markers(self, index: int, trace_id: Any, pending: list[PendingMove],
+                      reason: str) -> None:
+        saved: list[MarkerSaved] = []
+        try:
+            for move in pending:
+                saved.append(self.edx.source.save_marker_edit(self.run_id, int(trace_id),
+                                                              move.marker, move.new_s, reason))
+        except Exception as exc:
+            self.post_message(self.MarkersStored(index, saved, f"Marker edit not stored: {exc}"))
+            return
+        self.post_message(self.MarkersStored(index, saved))
+
+    def on_run_detail_screen_markers_stored(self, message: MarkersStored) -> None:
+        self.saving = False
+        markers = self._markers.get(message.index)
+        trace_id = self.traces[message.index].get("id")
+        if message.saved and markers is not None:
+            last = message.saved[-1]
+            markers.stored = {**markers.stored, **{m: t for m, t in last.markers.items()
+                                                   if t is not None}}
+            revised = {row["id"]: row for row in last.measurements}
+            if self.run is not None:
+                self.run["measurements"] = [revised.get(m.get("id"), m)
+                                            for m in self.run.get("measurements") or []]
+            self.stored_edits.extend({"trace_id": trace_id, "marker": m, "new_s": t}
+                                     for s in message.saved for m, t in s.markers.items())
+            changed = sum(bool(r.get("revised")) for r in last.measurements)
+            ids = ", ".join(f"#{s.edit_id}" for s in message.saved)
+            self._stored_note = (f"Stored edit {ids} with its reason; {changed} value"
+                                 f"{'s' if changed != 1 else ''} of this trace re-measured "
+                                 "(* edited).")
+            table = self.query_one(MeasurementsTable)
+            self._fill_measurements(table.cursor_row)
+        if message.error:
+            self.notify(message.error, severity="error", timeout=8)
+        else:
+            self.notify("Marker edit stored and audited; values re-measured.", timeout=4)
+        self._show_markers()
+        self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "trace":
             return len(self.traces) > 1
         if action in ("move_marker", "reset_marker"):
             return self.selected_marker is not None and self.current_trace is not None
+        if action == "store_markers":
+            return bool(self.pending_moves) and not self.saving
         if action == "select_marker":
             return self.current_trace is not None
         return True
@@ -309,5 +402,14 @@ class RunDetailScreen(Screen[None]):
     def action_back(self) -> None:
         if self.selected_marker is not None:
             self.action_select_marker(self.selected_marker)  # Esc first deselects
+            return
+        if any(m.pending() for m in self._markers.values()):
+            def discard(yes: bool | None) -> None:
+                if yes:
+                    self.dismiss(None)
+
+            self.app.push_screen(ConfirmScreen("Moved markers are not stored. Leave and "
+                                               "discard the moves?", yes_label="Discard"),
+                                 discard)
             return
         self.dismiss(None)

@@ -15,6 +15,7 @@ from textual.widgets import DataTable
 
 from tui.measures import ProvisionalValue
 
+EDITED_MARK = "*"  # the value was re-measured after an operator moved a marker
 COLUMNS = ("Site", "Measure", "Value", "Unit", "Limits", "Flag", "Step")
 
 
@@ -30,13 +31,15 @@ class MeasurementRow:
     lower: float | None
     upper: float | None
     outcome: str
+    revised: bool = False  # re-measured after an operator's marker edit
 
     @classmethod
     def from_any(cls, step: str, m: Any) -> MeasurementRow:
         get = m.get if isinstance(m, dict) else lambda key, default=None: getattr(m, key, default)
         return cls(step=step, site=get("site", "") or "", name=get("name", "") or "",
                    value=get("value"), unit=get("unit", "") or "", lower=get("lower"),
-                   upper=get("upper"), outcome=get("outcome", "unflagged") or "unflagged")
+                   upper=get("upper"), outcome=get("outcome", "unflagged") or "unflagged",
+                   revised=bool(get("revised", False)))
 
 
 def format_value(value: float | None) -> str:
@@ -113,11 +116,15 @@ class MeasurementsTable(DataTable):
         for m in measurements:
             row = MeasurementRow.from_any(step, m)
             value = Text(format_value(row.value), justify="right")
+            flag = flag_text(row.outcome)
+            if row.revised:
+                value.append(EDITED_MARK, style="bold yellow")
+                flag.append(" edited", style="yellow")
             if row.outcome == "abnormal":
-                value.stylize("bold red")
+                value.stylize("bold red", 0, len(format_value(row.value)))
                 self.abnormal += 1
             self.add_row(row.site, row.name.replace("_", " "), value, row.unit,
-                         format_limits(row.lower, row.upper), flag_text(row.outcome), row.step)
+                         format_limits(row.lower, row.upper), flag, row.step)
         if self.row_count:
             self.move_cursor(row=self.row_count - 1, animate=False)
 
