@@ -17,7 +17,7 @@ from engine.yamlsource import Mark, SourceError, load_yaml_file, load_yaml_text
 SCHEMA_VERSION = 1
 STEP_GROUPS = ("setup", "main", "cleanup")
 STEP_KINDS = ("instruction", "safety_checklist", "input", "stimulate", "series", "needle",
-              "compute", "compare")
+              "compute", "compare", "bench_check")
 # Steps that touch the subject; a safety checklist must come before the first of them.
 SUBJECT_CONTACT_KINDS = ("stimulate", "series", "needle")
 
@@ -110,7 +110,7 @@ class SeriesStep(Step):
     The current is the accepted (supramaximal) current of an earlier stimulate step, or
     fixed. RNS may repeat its train after a maximal voluntary contraction."""
 
-    mode: str = "f_wave"  # f_wave | rns
+    mode: str = "f_wave"  # f_wave | rns | h_reflex
     nerve: str = ""
     site: str = ""
     recording: str = ""
@@ -123,6 +123,8 @@ class SeriesStep(Step):
     window_ms: tuple[float, float] = (20.0, 55.0)  # F-wave search window (after the M-wave)
     threshold_k: float = 10.0
     exercise_s: float = 0.0  # RNS: contraction before the post-exercise train (0: none)
+    repeat_after_s: tuple[float, ...] = ()  # RNS: more trains this long after the exercise
+    ramp_mA: tuple[float, float] | None = None  # H-reflex: currents from start to end
     artefact_ms: float = 1.0
     min_snr: float = 5.0
 
@@ -166,6 +168,38 @@ COMPUTE_QUANTITIES = ("conduction_velocity", "sensory_velocity", "difference", "
 @dataclass(frozen=True)
 class CompareStep(Step):
     pass
+
+
+# bench check → the fixture properties it needs (the fixture's nominal values)
+BENCH_CHECKS: dict[str, tuple[str, ...]] = {
+    "stimulator_load": ("load_ohm",),
+    "latency": ("delay_ms", "amplitude_uV"),
+    "amplifier_gain": ("amplitude_uV", "hz"),
+    "noise_floor": (),
+    "mains": (),
+}
+BENCH_STIMULUS_CHECKS = ("stimulator_load", "latency")
+
+
+@dataclass(frozen=True)
+class BenchCheckStep(Step):
+    """One bench validation check on a fixture in place of a subject (engine/validation.py).
+
+    Stimulus checks capture a triggered sweep (window, pretrigger, points); the others a
+    free-running stretch (duration, sample rate)."""
+
+    check: str = ""
+    fixture: tuple[tuple[str, float], ...] = ()  # nominal properties, in BENCH_CHECKS order
+    current_mA: float = 0.0
+    pulse_width_ms: float = 0.2
+    probe_channel: int = 2
+    probe_V_per_div: float = 5.0
+    window_ms: float = 20.0
+    pretrigger_ms: float = 2.0
+    points: int = 2000
+    duration_ms: float = 200.0
+    sample_rate_hz: float = 20_000.0
+    sensitivity_mV_per_div: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -357,6 +391,8 @@ def _parse_step(item: object, group: str, mark: Mark) -> Step:
         )
     elif kind == "compute":
         step = _parse_compute(r, common)
+    elif kind == "bench_check":
+        step = _parse_bench_check(r, common)
     else:
         step = CompareStep(**common)
     r.finish()
@@ -380,12 +416,24 @@ def _parse_sweep(r: FieldReader, default_window: float) -> SweepSpec:
 
 
 def _parse_series(r: FieldReader, common: dict) -> SeriesStep:
-    mode = str(r.choice("mode", ("f_wave", "rns"), required=True))
+    mode = str(r.choice("mode", ("f_wave", "rns", "h_reflex"), required=True))
     current_from = str(r.identifier("current_from", "") or "")
     fixed = r.number("fixed_mA", minimum=0.1, maximum=100, unit="mA")
-    if bool(current_from) == (fixed is not None):
+    ramp = tuple(float(x) for x in r.items("ramp_mA"))
+    if mode == "h_reflex":  # a recruitment curve: its own currents, never a fixed one
+        if current_from or fixed is not None or len(ramp) != 2 or not 0 < ramp[0] < ramp[1]:
+            raise ProtocolError(r.mark, f"{r.what}: mode h_reflex needs 'ramp_mA: [start, "
+                                        "end]' (0 < start < end) and no current_from/fixed_mA")
+    elif ramp:
+        raise r.error("ramp_mA", "applies only to mode h_reflex")
+    elif bool(current_from) == (fixed is not None):
         raise ProtocolError(r.mark, f"{r.what}: give exactly one of 'current_from' or "
                                     "'fixed_mA'")
+    repeats = tuple(float(x) for x in r.items("repeat_after_s"))
+    if repeats and (mode != "rns" or list(repeats) != sorted(set(repeats))
+                    or not 0 < repeats[0] <= repeats[-1] <= 600):
+        raise r.error("repeat_after_s", "(rns only) must list increasing times in s, "
+                                        "each in (0, 600]")
     window = tuple(float(x) for x in r.items("window_ms")) or (20.0, 55.0)
     if len(window) != 2 or not 0 <= window[0] < window[1]:
         raise r.error("window_ms", "must be [start, end] in ms with start < end")
@@ -396,7 +444,7 @@ def _parse_series(r: FieldReader, common: dict) -> SeriesStep:
         current_from=current_from, fixed_mA=fixed,
         count=int(r.integer("count", 20 if mode == "f_wave" else 10, minimum=2, maximum=100)
                   or 2),
-        rate_hz=float(r.number("rate_hz", 1.0 if mode == "f_wave" else 3.0, minimum=0.1,
+        rate_hz=float(r.number("rate_hz", {"f_wave": 1.0, "rns": 3.0}.get(mode, 0.5), minimum=0.1,
                                maximum=50, unit="Hz")),
         pulse_width_ms=float(r.number("pulse_width_ms", 0.2, minimum=0.05, maximum=1.0,
                                       unit="ms")),
@@ -404,6 +452,38 @@ def _parse_series(r: FieldReader, common: dict) -> SeriesStep:
         threshold_k=float(r.number("threshold_k", 10.0, minimum=2, maximum=50)),
         exercise_s=float(r.number("exercise_s", 0.0, minimum=0, maximum=120, unit="s")),
         artefact_ms=float(r.number("artefact_ms", 1.0, minimum=0.0, maximum=20, unit="ms")),
+        repeat_after_s=repeats, ramp_mA=(ramp[0], ramp[1]) if mode == "h_reflex" else None,
+    )
+
+
+def _parse_bench_check(r: FieldReader, common: dict) -> BenchCheckStep:
+    check = str(r.choice("check", tuple(BENCH_CHECKS), required=True))
+    needs = BENCH_CHECKS[check]
+    fixture = r.sub("fixture", "fixture", required=bool(needs))
+    values: tuple[tuple[str, float], ...] = ()
+    if fixture is not None:
+        values = tuple((key, float(fixture.number(key, required=True, minimum=0.0,
+                                                  maximum=1e6))) for key in needs)
+        fixture.finish()
+    stimulus = check in BENCH_STIMULUS_CHECKS
+    return BenchCheckStep(
+        **common, check=check, fixture=values,
+        current_mA=float(r.number("current_mA", required=stimulus, minimum=0.1, maximum=100,
+                                  unit="mA") or 0.0),
+        pulse_width_ms=float(r.number("pulse_width_ms", 0.2, minimum=0.05, maximum=1.0,
+                                      unit="ms")),
+        probe_channel=int(r.integer("probe_channel", 2, minimum=1, maximum=4) or 2),
+        probe_V_per_div=float(r.number("probe_V_per_div", 5.0, minimum=0.001, maximum=100)),
+        window_ms=float(r.number("window_ms", 20.0, minimum=0.1, maximum=1000, unit="ms")),
+        pretrigger_ms=float(r.number("pretrigger_ms", 2.0, minimum=0.05, maximum=100,
+                                     unit="ms")),
+        points=int(r.integer("points", 2000, minimum=100, maximum=100_000) or 2000),
+        duration_ms=float(r.number("duration_ms", 200.0, minimum=10, maximum=10_000,
+                                   unit="ms")),
+        sample_rate_hz=float(r.number("sample_rate_hz", 20_000.0, minimum=1000,
+                                      maximum=100_000, unit="Hz")),
+        sensitivity_mV_per_div=float(r.number("sensitivity_mV_per_div", 2.0, minimum=0.001,
+                                              maximum=100)),
     )
 
 
