@@ -25,6 +25,7 @@ from instruments.bench_config import BenchConfigError, BenchProfile, load_bench_
 from instruments.clock import Clock, RealClock
 from instruments.errors import InstrumentConnectionError, StimulusLimitError
 from instruments.generator_33500 import Generator33500
+from instruments.scope_ds1000z import RigolDS1000ZScope, RigolPreamble
 from instruments.scope_infiniivision import Acquisition, InfiniiVisionScope, Preamble
 from instruments.sim.subject_spec import available_subjects as _available_subjects
 from instruments.stimulator import ConstantCurrentStimulator, StimulusLimits
@@ -41,6 +42,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SIM_START_TIMEOUT_S = 15.0
 MAX_CONTINUOUS_MS = 60_000.0
 MAX_CONTINUOUS_POINTS = 4_000_000  # InfiniiVision raw memory
+SCOPE_DRIVERS: dict[str, type[InfiniiVisionScope] | type[RigolDS1000ZScope]] = {
+    "infiniivision": InfiniiVisionScope, "ds1000z": RigolDS1000ZScope}
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class Bench:
         self,
         profile: BenchProfile,
         generator: Generator33500,
-        scope: InfiniiVisionScope,
+        scope: InfiniiVisionScope | RigolDS1000ZScope,
         subject_link: SubjectLink | None = None,
         clock: Clock | None = None,
         sim_seed: int | None = None,
@@ -107,7 +110,8 @@ class Bench:
 
         try:
             generator = Generator33500(transport("generator"))
-            scope = InfiniiVisionScope(transport("scope"))
+            scope_class = SCOPE_DRIVERS[profile.scope_driver]
+            scope = scope_class(transport("scope"))
             link = SubjectLink(transport("subject")) if "subject" in resources else None
             if link is not None and sim_seed is not None:
                 link.seed(sim_seed)
@@ -214,16 +218,14 @@ class Bench:
             segments=segments,
         )
 
-    def _sweep(self, codes: np.ndarray, pre: Preamble, stimulus: StimulusInfo) -> Sweep:
+    def _sweep(self, codes: np.ndarray, pre: Preamble | RigolPreamble,
+               stimulus: StimulusInfo) -> Sweep:
+        """Codes → Sweep with the scope family's own preamble scaling."""
         gain = self.profile.amplifier_gain
-        return Sweep(
-            codes=codes,
-            scale=pre.y_increment / gain,
-            offset=(pre.y_origin - pre.y_reference * pre.y_increment) / gain,
-            sample_rate=1.0 / pre.x_increment,
-            t0=pre.x_origin - pre.x_reference * pre.x_increment,
-            stimulus=stimulus,
-        )
+        scale, offset = pre.volts_per_code()
+        sample_rate, t0 = pre.timebase()
+        return Sweep(codes=codes, scale=scale / gain, offset=offset / gain,
+                     sample_rate=sample_rate, t0=t0, stimulus=stimulus)
 
     def stimulate_and_record(
         self, current_mA: float, pulse_width_ms: float, sweep: SweepSettings

@@ -17,6 +17,8 @@ from instruments.stimulator import StimulusLimits
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "data" / "bench.toml"
 KINDS = ("sim", "visa")
+SIM_PROTOCOLS = ("socket", "hislip")  # how the sim serves its instruments on loopback
+SCOPE_DRIVERS = ("infiniivision", "ds1000z")  # scope families with a driver
 
 
 class BenchConfigError(ValueError):
@@ -39,6 +41,8 @@ class BenchProfile:
     timeout_ms: int
     simulation: dict[str, float]
     path: Path
+    sim_protocol: str = "socket"  # kind "sim": raw SCPI sockets or HiSLIP
+    scope_driver: str = "infiniivision"  # which scope family (and, for "sim", which model)
 
     def sim_settings(self) -> SimSettings:
         """Sim bench settings: the profile's calibration and gain plus its [simulation]."""
@@ -74,6 +78,12 @@ class _Fields:
         ):
             raise self.fail(key, f"must be a positive number, got {value!r}")
         return float(value)
+
+    def word(self, key: str, options: tuple[str, ...], default: str) -> str:
+        value = self.text(key, default).lower()
+        if value not in options:
+            raise self.fail(key, f"must be one of {', '.join(options)}, got {value!r}")
+        return value
 
     def text(self, key: str, default: str | None = None) -> str:
         value = self.data.get(key, default)
@@ -125,6 +135,8 @@ def _profile(path: Path, name: str, data: Any) -> BenchProfile:
         timeout_ms=int(p.number("timeout_ms", 2000)),
         simulation=simulation,
         path=path,
+        sim_protocol=p.word("sim_protocol", SIM_PROTOCOLS, "socket"),
+        scope_driver=scope.word("driver", SCOPE_DRIVERS, "infiniivision"),
     )
 
 

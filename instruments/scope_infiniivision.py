@@ -70,6 +70,14 @@ class Preamble:
         return cls(int(float(f[0])), int(float(f[1])), int(float(f[2])), int(float(f[3])),
                    float(f[4]), float(f[5]), float(f[6]), float(f[7]), float(f[8]), float(f[9]))
 
+    def volts_per_code(self) -> tuple[float, float]:
+        """(scale, offset) with volts = code × scale + offset; yorigin is in volts here."""
+        return self.y_increment, self.y_origin - self.y_reference * self.y_increment
+
+    def timebase(self) -> tuple[float, float]:
+        """(sample rate, time of the first point)."""
+        return 1.0 / self.x_increment, self.x_origin - self.x_reference * self.x_increment
+
 
 class InfiniiVisionScope(ScpiDriver):
     role = "scope"

@@ -112,10 +112,12 @@ class Transport:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def _socket(self) -> socket.socket | None:
-        if self._inst is None or not self.resource.upper().endswith("::SOCKET"):
+        """The TCP socket replies arrive on: the raw socket, or HiSLIP's synchronous channel."""
+        if self._inst is None:
             return None
         session = _manager().visalib.sessions.get(self._inst.session)
         sock = getattr(session, "interface", None)
+        sock = getattr(sock, "_sync", sock)  # pyvisa-py's HiSLIP client keeps it as _sync
         return sock if isinstance(sock, socket.socket) else None
 
     def _peer_closed(self) -> bool:
@@ -125,7 +127,7 @@ class Transport:
             return False
         try:
             return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
-        except BlockingIOError:
+        except (BlockingIOError, TimeoutError):  # HiSLIP's socket has a timeout: nothing came
             return False
         except OSError:
             return True
@@ -143,7 +145,8 @@ class Transport:
             return InstrumentTimeout(
                 self.role, self.resource, f"no reply to {what} within {self.timeout_ms} ms"
             )
-        if isinstance(exc, OSError | ConnectionError) or "CONN" in text or "closed" in text:
+        if (isinstance(exc, OSError | ConnectionError) or "CONN" in text or "closed" in text
+                or "dropped" in text):  # pyvisa-py HiSLIP: "Connection was dropped by server."
             return InstrumentConnectionError(self.role, self.resource, f"{what}: {text}")
         return InstrumentProtocolError(self.role, self.resource, f"{what}: {text}")
 
@@ -220,7 +223,7 @@ class Transport:
                         self.role, self.resource,
                         f"{message}: connection closed after {got} of {length} block bytes",
                     ) from exc
-                if got == 0 or not isinstance(failure, InstrumentTimeout):
+                if not isinstance(failure, InstrumentTimeout):  # header came, payload stopped
                     raise
                 raise InstrumentProtocolError(
                     self.role, self.resource,

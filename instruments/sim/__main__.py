@@ -11,18 +11,21 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from instruments.sim.bench import SimBench
-from instruments.sim.signal_chain import SimSettings
+
+if TYPE_CHECKING:
+    from instruments.bench_config import BenchProfile
 
 
-def _settings(config: Path | None, profile: str) -> SimSettings:
+def _profile(config: Path | None, profile: str) -> BenchProfile:
     from instruments.bench_config import load_bench_config
 
     profiles = load_bench_config(config)
     if profile not in profiles:
         raise SystemExit(f"no bench profile {profile!r}; available: {', '.join(profiles)}")
-    return profiles[profile].sim_settings()
+    return profiles[profile]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,8 +52,10 @@ def main(argv: list[str] | None = None) -> int:
             pass
         done.set()
 
-    bench = SimBench(args.seed, args.subjects, _settings(args.config, args.profile), args.port,
-                     time_scale=args.time_scale)
+    profile = _profile(args.config, args.profile)
+    bench = SimBench(args.seed, args.subjects, profile.sim_settings(), args.port,
+                     time_scale=args.time_scale, protocol=profile.sim_protocol,
+                     scope_model=profile.scope_driver)
     with bench:
         print(json.dumps(bench.resources), flush=True)
         threading.Thread(target=watch_stdin, daemon=True).start()

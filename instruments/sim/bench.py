@@ -16,8 +16,10 @@ import numpy as np
 
 from instruments.sim.faults import Fault
 from instruments.sim.generator import Generator33500Sim, PulseEvent
+from instruments.sim.hislip_server import HislipServer
 from instruments.sim.patient import VirtualPatient
 from instruments.sim.scope import InfiniiVisionSim
+from instruments.sim.scope_ds1000z import RigolDS1000ZSim
 from instruments.sim.scpi_instrument import ScpiInstrument
 from instruments.sim.scpi_server import ScpiServer
 from instruments.sim.signal_chain import SimSettings
@@ -37,8 +39,13 @@ class SimBench:
         settings: SimSettings | None = None,
         port: int = 0,
         time_scale: float = 1.0,
+        protocol: str = "socket",
+        scope_model: str = "infiniivision",
     ) -> None:
-        """`time_scale` > 1 plays pulse trains faster than real time (tests only)."""
+        """`time_scale` > 1 plays pulse trains faster than real time (tests only).
+
+        `protocol` "socket" serves raw SCPI sockets, "hislip" HiSLIP; `scope_model`
+        "infiniivision" (DSO-X 3024T) or "ds1000z" (Rigol DS1104Z)."""
         self.settings = settings or SimSettings()
         self.lock = threading.RLock()
         self.patient = VirtualPatient(self.settings, subject_dir, seed)
@@ -47,8 +54,9 @@ class SimBench:
         )
         self.generator = Generator33500Sim(lock=self.lock, on_pulse=self._on_pulse,
                                            time_scale=time_scale)
-        self.scope = InfiniiVisionSim(source=self._scope_input, lock=self.lock,
-                                      free_source=self._free_input)
+        scope_class = {"infiniivision": InfiniiVisionSim, "ds1000z": RigolDS1000ZSim}[scope_model]
+        self.scope = scope_class(source=self._scope_input, lock=self.lock,
+                                 free_source=self._free_input)
         self.instruments: dict[str, ScpiInstrument] = {
             "generator": self.generator,
             "scope": self.scope,
@@ -58,8 +66,9 @@ class SimBench:
         self.instruments["subject"] = self.subject_link
         self._last_stimulus = Stimulus(0.0, 0.0, 0.0)
         self._last_event: PulseEvent | None = None
+        server_class = {"socket": ScpiServer, "hislip": HislipServer}[protocol]
         self._servers = {
-            role: ScpiServer(inst, port + i if port else 0)
+            role: server_class(inst, port + i if port else 0)
             for i, (role, inst) in enumerate(self.instruments.items())
         }
         self.resources = {role: server.resource for role, server in self._servers.items()}
@@ -74,14 +83,21 @@ class SimBench:
             self.scope.external_edge(event.width_s, event.time_s)
 
     def _scope_input(self, channel: int, t: np.ndarray) -> np.ndarray:
+        stim, event = self._last_stimulus, self._last_event
+        fixture = self.patient.fixture
+        if fixture.connected:  # bench check: the fixture replaces the subject
+            return fixture.scope_volts(channel, t, stim.current_mA, stim.pulse_width_ms,
+                                       self.settings, self.patient.next_rng())
         if channel != 1:
             return np.zeros_like(t)  # nothing plugged in
-        stim, event = self._last_stimulus, self._last_event
         pulse = self.patient.pulse_context(event.burst_index, event.period_s) if event else None
         volts = self.patient.electrode_volts(t, stim.current_mA, stim.pulse_width_ms, pulse)
         return volts * self.settings.amplifier_gain
 
     def _free_input(self, channel: int, t: np.ndarray) -> np.ndarray:
+        if self.patient.fixture.connected:
+            return self.patient.fixture.scope_volts(channel, t, 0.0, 0.0, self.settings,
+                                                    self.patient.next_rng())
         if channel != 1:
             return np.zeros_like(t)
         return self.patient.needle_volts(t) * self.settings.amplifier_gain

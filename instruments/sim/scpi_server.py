@@ -11,9 +11,53 @@ import socket
 import socketserver
 import threading
 import time
+from dataclasses import dataclass
 
 from instruments.sim.faults import GARBAGE, WRONG_IDN
 from instruments.sim.scpi_instrument import ScpiInstrument
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to send for one program message, whatever the wire protocol.
+
+    `action`: "reply" (send `reply`, if any, as a complete response), "truncate" (send
+    the partial `reply` and keep the connection), "drop" (send the partial `reply`, then
+    close the connection), "restart" (the instrument power-cycled: close every connection).
+    """
+
+    reply: bytes | None
+    action: str = "reply"
+
+
+def respond(inst: ScpiInstrument, line: str) -> Outcome:
+    """Execute `line` on `inst`, applying any injected fault (SOCKET and HiSLIP share this)."""
+    fault = inst.faults.take(line, "before")
+    if fault is not None and fault.kind == "error":
+        with inst.lock:
+            inst.received.append(line)
+            inst.push_error(int(fault.value or -200), "injected fault")
+        return Outcome(None)
+    if fault is not None:  # restart
+        inst.power_cycle()
+        return Outcome(None, "restart")
+    reply = inst.handle_message(line)
+    if reply is None:
+        return Outcome(None)
+    fault = inst.faults.take(line, "reply", reply)
+    kind = fault.kind if fault else ""
+    if kind == "timeout":
+        return Outcome(None)
+    if kind == "slow":
+        assert fault is not None
+        time.sleep(fault.value / 1000.0)
+    elif kind == "garbage":
+        reply = GARBAGE
+    elif kind == "idn":
+        reply = WRONG_IDN
+    elif kind in ("drop", "truncate"):
+        return Outcome(reply[: max(len(reply) // 2, 12)], kind)
+    return Outcome(reply)
 
 
 class _Handler(socketserver.BaseRequestHandler):
@@ -46,40 +90,21 @@ class _Handler(socketserver.BaseRequestHandler):
 
         False when the connection has been closed.
         """
-        inst = self.server.instrument
-        fault = inst.faults.take(line, "before")
-        if fault is not None and fault.kind == "error":
-            with inst.lock:
-                inst.received.append(line)
-                inst.push_error(int(fault.value or -200), "injected fault")
-            return True
-        if fault is not None:  # restart
-            inst.power_cycle()
+        outcome = respond(self.server.instrument, line)
+        if outcome.action == "restart":
             self.server.drop_clients()
             return False
-        reply = inst.handle_message(line)
-        if reply is None:
+        if outcome.reply is None:
             return True
-        fault = inst.faults.take(line, "reply", reply)
-        kind = fault.kind if fault else ""
-        if kind == "timeout":
-            return True
-        if kind == "slow":
-            assert fault is not None
-            time.sleep(fault.value / 1000.0)
-        elif kind == "garbage":
-            reply = GARBAGE
-        elif kind == "idn":
-            reply = WRONG_IDN
-        elif kind in ("drop", "truncate"):
-            sock.sendall(reply[: max(len(reply) // 2, 12)])
-            if kind == "drop":
+        if outcome.action in ("drop", "truncate"):
+            sock.sendall(outcome.reply)
+            if outcome.action == "drop":
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_WR)  # FIN after the half block, as a cut cable
                 self.server.drop_clients()
                 return False
             return True
-        sock.sendall(reply + b"\n")
+        sock.sendall(outcome.reply + b"\n")
         return True
 
 

@@ -1,0 +1,188 @@
+"""Rigol DS1000Z oscilloscope driver (DS1054Z/DS1074Z/DS1104Z, MSO1000Z).
+
+Commands follow the Rigol MSO1000Z/DS1000Z Series Programming Guide (:TIMebase:MAIN,
+:CHANnel<n>, :TRIGger:EDGe, :ACQuire:MDEPth, :SINGle, :TFORce, :TRIGger:STATus?,
+:WAVeform). Same interface as `InfiniiVisionScope`, so the bench drives either.
+
+Differences the bench has to live with:
+- The preamble's yorigin is in codes: volts = (code − yorigin − yreference) × yincrement.
+- Memory depth is one of a fixed set, so a sweep has at least the requested points
+  (the smallest depth that holds them) and its sample rate follows from the depth.
+- RAW memory is read in pieces of ≤ 250 000 BYTE points chosen with :WAV:STAR/:WAV:STOP.
+- The four-channel models have no external trigger input: the generator's sync is wired
+  to CHANnel2 (`SYNC_CHANNEL`) and the edge trigger watches it.
+- No segmented memory: RNS trains need the InfiniiVision scope (refused in `configure`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from instruments.errors import InstrumentProtocolError, InstrumentTimeout, UnsupportedInstrument
+from instruments.scope_infiniivision import Acquisition
+from instruments.scpi_driver import ScpiDriver, fmt
+from instruments.transport import Transport
+
+MAKERS = ("RIGOL TECHNOLOGIES",)
+MODELS = ("DS1054Z", "DS1074Z", "DS1104Z", "DS1074Z-S PLUS", "DS1104Z-S PLUS",
+          "DS1074Z PLUS", "DS1104Z PLUS", "MSO1074Z", "MSO1104Z", "DS1202Z-E")
+H_DIVS = 12
+SYNC_CHANNEL = 2
+DEPTHS_ONE_CHANNEL = (12_000, 120_000, 1_200_000, 12_000_000, 24_000_000)
+CHUNK_POINTS = 250_000  # BYTE points per :WAV:DATA? in RAW mode
+
+
+def is_ds1000z(fields: list[str]) -> bool:
+    return fields[0].upper() in MAKERS and fields[1].upper() in MODELS
+
+
+@dataclass(frozen=True)
+class RigolPreamble:
+    """The 10 fields of :WAV:PRE? (format, type, points, count, xinc, xorigin, xref,
+    yinc, yorigin, yref), with Rigol's meaning of yorigin (codes, not volts)."""
+
+    format: int
+    type: int
+    points: int
+    count: int
+    x_increment: float
+    x_origin: float
+    x_reference: float
+    y_increment: float
+    y_origin: float
+    y_reference: float
+
+    @classmethod
+    def parse(cls, reply: str) -> RigolPreamble:
+        f = reply.split(",")
+        if len(f) != 10:
+            raise ValueError(f"expected 10 fields, got {len(f)}")
+        return cls(int(float(f[0])), int(float(f[1])), int(float(f[2])), int(float(f[3])),
+                   float(f[4]), float(f[5]), float(f[6]), float(f[7]), float(f[8]), float(f[9]))
+
+    def volts_per_code(self) -> tuple[float, float]:
+        """(scale, offset) with volts = code × scale + offset."""
+        return self.y_increment, -(self.y_origin + self.y_reference) * self.y_increment
+
+    def timebase(self) -> tuple[float, float]:
+        """(sample rate, time of the first point)."""
+        return 1.0 / self.x_increment, self.x_origin - self.x_reference * self.x_increment
+
+
+def memory_depth_for(points: int) -> int:
+    """The smallest one-channel memory depth holding `points`."""
+    for depth in DEPTHS_ONE_CHANNEL:
+        if depth >= points:
+            return depth
+    raise ValueError(f"{points} points exceed the DS1000Z's {DEPTHS_ONE_CHANNEL[-1]}")
+
+
+class RigolDS1000ZScope(ScpiDriver):
+    role = "scope"
+
+    def __init__(self, transport: Transport) -> None:
+        super().__init__(transport)
+        self.identify(is_ds1000z, "Rigol DS1000Z oscilloscope")
+        self.acquisition: Acquisition | None = None
+
+    def configure(self, acq: Acquisition) -> None:
+        """Single-shot RAW capture triggered by the stimulus sync on CHANnel2."""
+        if acq == self.acquisition:
+            return
+        if acq.segments > 1:
+            raise UnsupportedInstrument(
+                self.t.role, self.t.resource,
+                "the DS1000Z has no segmented memory: record trains with an InfiniiVision scope")
+        self.acquisition = None
+        c = acq.channel
+        source = c if acq.free_running else SYNC_CHANNEL
+        level = acq.volts_per_div * 4 if acq.free_running else acq.trigger_level_v
+        others = [f":CHAN{n}:DISP 0" for n in range(1, 5) if n != c]
+        for message in (
+            ":STOP",
+            *others,
+            f":CHAN{c}:DISP 1",
+            f":CHAN{c}:PROB 1",
+            f":CHAN{SYNC_CHANNEL}:PROB 1" if c != SYNC_CHANNEL else "",
+            f":CHAN{c}:SCAL {fmt(acq.volts_per_div)}",
+            f":CHAN{c}:OFFS {fmt(acq.offset_v)}",
+            f":CHAN{c}:COUP DC",
+            f":TIM:MAIN:SCAL {fmt(acq.window_s / H_DIVS)}",
+            f":TIM:MAIN:OFFS {fmt(acq.window_s / 2 - acq.pretrigger_s)}",
+            ":TRIG:MODE EDGE",
+            f":TRIG:EDGE:SOUR CHAN{source}",
+            ":TRIG:EDGE:SLOP POS",
+            f":TRIG:EDGE:LEV {fmt(level)}",
+            ":TRIG:SWE NORM",
+            ":ACQ:TYPE NORM",
+            f":ACQ:MDEP {memory_depth_for(acq.points)}",
+            f":WAV:SOUR CHAN{c}",
+            ":WAV:MODE RAW",
+            ":WAV:FORM BYTE",
+        ):
+            if message:
+                self.t.write(message)
+        self.check_errors("configuring the acquisition")
+        self.acquisition = acq
+
+    def _status(self) -> str:
+        return self.t.query(":TRIG:STAT?").strip().upper()
+
+    def arm(self, timeout_s: float = 2.0) -> None:
+        """:SINGle, then wait until the trigger system reports WAIT."""
+        self.t.write(":SING")
+        self._wait_status("WAIT", timeout_s, "armed")
+
+    def wait_triggered(self, timeout_s: float) -> None:
+        self._wait_status("STOP", timeout_s, "triggered")
+
+    def _wait_status(self, wanted: str, timeout_s: float, what: str) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self._status() == wanted:
+                return
+            if time.monotonic() > deadline:
+                raise InstrumentTimeout(self.t.role, self.t.resource,
+                                        f"not {what} within {timeout_s * 1000:.0f} ms")
+            time.sleep(0.001)
+
+    def digitize(self) -> None:
+        """Free-running capture now: arm, force a trigger, wait for the stop."""
+        self.arm()
+        self.t.write(":TFOR")
+        self.wait_triggered(2.0)
+
+    def read_segment(self, index: int) -> tuple[np.ndarray, RigolPreamble]:
+        raise UnsupportedInstrument(self.t.role, self.t.resource,
+                                    "the DS1000Z has no segmented memory")
+
+    def stop(self) -> None:
+        self.t.write(":STOP")
+
+    def read_waveform(self) -> tuple[np.ndarray, RigolPreamble]:
+        """Unsigned 8-bit codes of the whole RAW memory and their preamble."""
+        reply = self.t.query(":WAV:PRE?")
+        try:
+            pre = RigolPreamble.parse(reply)
+        except ValueError as exc:
+            raise InstrumentProtocolError(
+                self.t.role, self.t.resource, f":WAV:PRE? answered {reply!r}: {exc}"
+            ) from exc
+        if pre.format != 0:
+            raise InstrumentProtocolError(self.t.role, self.t.resource,
+                                          f":WAV:PRE? format {pre.format}, expected 0 (BYTE)")
+        parts = []
+        for start in range(1, pre.points + 1, CHUNK_POINTS):
+            stop = min(start + CHUNK_POINTS - 1, pre.points)
+            self.t.write(f":WAV:STAR {start}")
+            self.t.write(f":WAV:STOP {stop}")
+            payload = self.t.read_block(":WAV:DATA?")
+            if len(payload) != stop - start + 1:
+                raise InstrumentProtocolError(
+                    self.t.role, self.t.resource,
+                    f":WAV:DATA? gave {len(payload)} bytes for points {start}–{stop}")
+            parts.append(payload)
+        return np.frombuffer(b"".join(parts), dtype=np.uint8).copy(), pre
