@@ -1,0 +1,131 @@
+"""The Rigol DS1000Z driver against its simulated scope, and against the InfiniiVision path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from instruments.bench import Bench, SweepSettings
+from instruments.bench_config import BenchProfile, load_bench_config
+from instruments.clock import FastClock
+from instruments.errors import UnsupportedInstrument
+from instruments.scope_ds1000z import RigolDS1000ZScope
+from instruments.scope_infiniivision import Acquisition
+from instruments.sim import SimBench
+from instruments.transport import Transport
+
+# 12 000 points: the DS1000Z's smallest memory depth, asked of both scopes so that their
+# samples fall at the same times.
+MOTOR = SweepSettings(window_ms=20, pretrigger_ms=2, sensitivity_mV_per_div=5, points=12_000)
+
+
+@pytest.fixture(scope="module")
+def rigol_profile() -> BenchProfile:
+    return load_bench_config()["sim-rigol"]
+
+
+@pytest.fixture
+def rsim(rigol_profile: BenchProfile) -> Iterator[SimBench]:
+    with SimBench(seed=7, settings=rigol_profile.sim_settings(), scope_model="ds1000z") as b:
+        yield b
+
+
+def _cmap(profile: BenchProfile, scope_model: str) -> tuple[np.ndarray, np.ndarray, float]:
+    with SimBench(seed=3, settings=profile.sim_settings(), scope_model=scope_model) as sim:
+        bench = Bench.connect(profile, sim.resources, FastClock(), sim_seed=3)
+        try:
+            bench.connect_subject("normal-adult")
+            bench.place_electrodes("median", "wrist", "APB")
+            sweep = bench.stimulate_and_record(40.0, 0.2, MOTOR)
+        finally:
+            bench.close()
+    return sweep.times(), sweep.volts(), sweep.scale
+
+
+def test_both_scope_drivers_give_the_same_volts_for_the_same_cmap(
+        profile: BenchProfile, rigol_profile: BenchProfile) -> None:
+    """Same subject, seed and stimulus; InfiniiVision (12-bit, yorigin in volts) and DS1000Z
+    (8-bit, yorigin in codes) must agree within the Rigol's quantisation step."""
+    t_k, v_k, step_k = _cmap(profile, "infiniivision")
+    t_r, v_r, step_r = _cmap(rigol_profile, "ds1000z")
+    assert step_r == pytest.approx(5e-3 / 25)  # 5 mV/div at the electrodes, 25 codes/div
+    assert step_k < step_r / 10
+    np.testing.assert_allclose(t_r, t_k, rtol=0, atol=1e-9)  # preambles carry 9 digits
+    # Away from the two edges of the 0.2 ms stimulus artefact, where a sample falling on the
+    # edge lands either side of it within the preambles' rounding of the time origin.
+    away = (np.abs(t_k) > 1e-6) & (np.abs(t_k - 0.2e-3) > 1e-6)
+    lsb_12bit = 16 * step_k  # HRES codes are 12 bits sent as WORD
+    assert np.max(np.abs(v_r - v_k)[away]) <= step_r / 2 + lsb_12bit
+    assert v_k.min() < -8e-3  # a real CMAP of ~9 mV, negative first, was compared
+
+
+def test_preamble_scaling_with_offset_and_probe(rsim: SimBench) -> None:
+    """Volts = (code − yorigin − yreference) × yincrement, with a channel offset (yorigin ≠ 0)."""
+    known = lambda ch, t: 3.0 * np.sin(2 * np.pi * 200.0 * t)  # noqa: E731 - volts at the input
+    rsim.scope.source = known
+    t = Transport(rsim.resources["scope"], "scope")
+    try:
+        scope = RigolDS1000ZScope(t)
+        acq = Acquisition(1, volts_per_div=1.0, offset_v=0.8, window_s=0.012,
+                          pretrigger_s=0.002, points=12_000, trigger_level_v=1.0)
+        scope.configure(acq)
+        scope.arm()
+        rsim.generator.handle_message("SOUR1:FUNC PULS;BURS:STAT ON;:TRIG1:SOUR BUS;*TRG")
+        scope.wait_triggered(1.0)
+        codes, pre = scope.read_waveform()
+    finally:
+        t.close()
+    assert pre.y_origin == 20  # 0.8 V at 0.04 V per code
+    assert pre.y_reference == 127 and codes.dtype == np.uint8
+    volts = (codes - pre.y_origin - pre.y_reference) * pre.y_increment
+    times = pre.x_origin + np.arange(pre.points) * pre.x_increment
+    assert np.max(np.abs(volts - known(1, times))) <= pre.y_increment / 2 + 1e-9
+    assert times[0] == pytest.approx(-0.002)
+
+
+def test_long_memory_is_read_in_chunks(rsim: SimBench, rigol_profile: BenchProfile) -> None:
+    """1.2 M points (10 s of needle EMG) come in five :WAV:STAR/:WAV:STOP reads."""
+    bench = Bench.connect(rigol_profile, rsim.resources, FastClock(), sim_seed=7)
+    try:
+        bench.connect_subject("normal-adult")
+        bench.place_needle("deltoid")
+        sweep = bench.record_continuous(10_000, 100_000, 0.1)
+    finally:
+        bench.close()
+    assert sweep.codes.size == 1_200_000 and sweep.sample_rate == pytest.approx(120_000)
+    starts = [m for m in rsim.received("scope") if m.startswith(":WAV:STAR")]
+    assert starts == [f":WAV:STAR {s}" for s in (1, 250_001, 500_001, 750_001, 1_000_001)]
+    assert np.ptp(sweep.volts()) > 20e-6  # a signal, not a flat line
+
+
+def test_oversized_read_is_refused_with_a_scpi_error(rsim: SimBench) -> None:
+    for message in (":TIM:MAIN:SCAL 0.001", ":ACQ:MDEP 1200000", ":SING", ":TFOR", ":WAV:MODE RAW",
+                    ":WAV:STAR 1", ":WAV:STOP 300000"):
+        rsim.scope.handle_message(message)
+    assert rsim.scope.handle_message(":WAV:DATA?") is None  # no reply: the client times out
+    assert rsim.scope.next_error().startswith("-222,")
+
+
+def test_trains_refused_on_the_rigol_before_any_stimulus(
+        rsim: SimBench, rigol_profile: BenchProfile) -> None:
+    bench = Bench.connect(rigol_profile, rsim.resources, FastClock(), sim_seed=7)
+    try:
+        bench.connect_subject("myasthenia-gravis")
+        bench.place_electrodes("median", "wrist", "APB")
+        with pytest.raises(UnsupportedInstrument, match="no segmented memory"):
+            bench.stimulate_train(40.0, 0.2, 3.0, 10, SweepSettings(20, 2, 5))
+        assert not any(m.startswith("*TRG") for m in rsim.received("generator"))
+        assert rsim.generator.ch[1].output is False
+    finally:
+        bench.close()
+
+
+def test_driver_refuses_other_scopes(sim: SimBench) -> None:
+    t = Transport(sim.resources["scope"], "scope")
+    try:
+        with pytest.raises(UnsupportedInstrument, match="not a Rigol DS1000Z"):
+            RigolDS1000ZScope(t)
+    finally:
+        t.close()
