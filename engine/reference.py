@@ -9,7 +9,7 @@ limit that was made for another technique.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from engine.events import Measurement, Outcome
@@ -39,6 +39,16 @@ class ReferenceEntry:
     citation: str = ""
     unconfirmed: bool = False
     abnormal_at_upper: bool = False  # "≥ upper is abnormal" (e.g. latency differences)
+    age_min: float | None = None  # an age band: the entry applies only inside it
+    age_max: float | None = None  # exclusive upper end of the band
+
+    def fits_age(self, age: float | None) -> bool:
+        if self.age_min is None and self.age_max is None:
+            return True
+        if age is None:
+            return False  # an age-banded limit never applies to an unknown age
+        return (self.age_min is None or age >= self.age_min) and (
+            self.age_max is None or age < self.age_max)
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,11 @@ class ReferenceSet:
     title: str
     sha256: str
     entries: tuple[ReferenceEntry, ...]
+    age: float | None = None  # the subject's age, for age-banded entries
+
+    def with_age(self, age: float | None) -> ReferenceSet:
+        """The same table judged for a subject of this age (None: age-banded entries off)."""
+        return replace(self, age=float(age) if age is not None else None)
 
     def find(self, *, nerve: str, recording: str, quantity: str, site_role: str = "",
              segment: str = "", distance_mm: float | None = None) -> ReferenceEntry | None:
@@ -56,6 +71,8 @@ class ReferenceSet:
                     nerve, recording.lower(), quantity):
                 continue
             if entry.site_role and entry.site_role != site_role:
+                continue
+            if not entry.fits_age(self.age):
                 continue
             if entry.segment and entry.segment != segment:
                 continue
@@ -116,6 +133,12 @@ def _parse(document: object, source: Path) -> ReferenceSet:
         source_key = str(r.text("source", required=True))
         if source_key not in citations:
             raise r.error("source", f"names unknown source {source_key!r}")
+        age_min = age_max = None
+        band = r.sub("age", "age band")
+        if band is not None:
+            age_min = band.number("min", minimum=0, maximum=130, unit="years")
+            age_max = band.number("max", minimum=0, maximum=130, unit="years")
+            band.finish()
         lower = r.number("lower")
         upper = r.number("upper")
         if lower is None and upper is None:
@@ -130,6 +153,7 @@ def _parse(document: object, source: Path) -> ReferenceSet:
             distance_mm=distance, lower=lower, upper=upper, citation=citations[source_key],
             unconfirmed=r.boolean("unconfirmed", False),
             abnormal_at_upper=r.boolean("abnormal_at_upper", False),
+            age_min=age_min, age_max=age_max,
         ))
         r.finish()
     top.finish()
