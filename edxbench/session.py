@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -24,7 +25,13 @@ from engine.runner import Run
 from instruments.bench import Bench, available_subjects, open_bench
 from instruments.clock import FastClock, RealClock
 from storage.database import open_database
-from storage.queries import find_run_id, get_run, mark_interrupted, running_runs
+from storage.queries import (
+    find_run_id,
+    get_run,
+    latest_bench_check,
+    mark_interrupted,
+    running_runs,
+)
 from storage.recorder import RunRecorder
 
 # Pseudonymous ids only: a code, never a name or a birth date.
@@ -101,6 +108,16 @@ def open_resume_session(
                         resume=resume_point(stored))
 
 
+def bench_check_provenance(db: sqlite_utils.Database, profile: str) -> dict[str, Any]:
+    """What a run records of its bench's latest validation: run, time, outcome per check."""
+    latest = latest_bench_check(db, profile)
+    if latest is None:
+        return {"outcome": "none", "note": f"no bench check on record for profile {profile!r}"}
+    return {"run_id": latest["run_id"], "finished_at": latest["finished_at"],
+            "status": latest["status"], "outcome": latest["outcome"],
+            "checks": {c["step_id"]: c["outcome"] for c in latest["checks"]}}
+
+
 def open_session(
     protocol_path: str | Path | Protocol,
     subject_id: str,
@@ -126,10 +143,12 @@ def open_session(
         db.conn.close()
         raise
     try:
-        bench.connect_subject(subject_id)
+        if protocol.study_kind != "bench":  # a bench check has the fixture, not a subject
+            bench.connect_subject(subject_id)
         run = Run(protocol, subject_id=subject_id, bench=bench, prompter=prompter,
                   reference=reference, subscribers=[RunRecorder(db), *subscribers],
-                  operator=operator, bench_profile=profile, resume=resume)
+                  operator=operator, bench_profile=profile, resume=resume,
+                  bench_check=bench_check_provenance(db, profile))
     except BaseException:
         bench.close()
         db.conn.close()

@@ -26,6 +26,7 @@ from engine.needle import run_needle
 from engine.ownership import this_owner
 from engine.prompts import AnswerError, Prompt, PromptCancelled, Prompter
 from engine.protocol import (
+    BenchCheckStep,
     CompareStep,
     ComputeStep,
     InputStep,
@@ -42,6 +43,7 @@ from engine.resume import ResumePoint
 from engine.safety import SafetyState, StepTarget, decide, is_override, load_safety, override_prompt
 from engine.series import run_series
 from engine.supramaximal import SupramaximalSearch
+from engine.validation import run_bench_check
 from instruments.bench import Bench, SweepSettings
 from instruments.errors import InstrumentError
 from instruments.sweep import Sweep
@@ -117,6 +119,7 @@ class Run:
         bench_profile: str = "sim",
         run_id: str | None = None,
         resume: ResumePoint | None = None,
+        bench_check: dict[str, Any] | None = None,
     ) -> None:
         self.protocol = protocol
         self.subject_id = subject_id
@@ -127,6 +130,7 @@ class Run:
         self.operator = operator if operator is not None else _operator()
         self.bench_profile = bench_profile
         self.resume = resume
+        self.bench_check = bench_check  # the bench's latest validation (provenance)
         self.run_id = resume.run_id if resume else (run_id or str(uuid.uuid4()))
         self.clock = bench.clock
         self._stop = threading.Event()
@@ -419,6 +423,8 @@ class Run:
             return run_series(self, seq, step, started)
         if isinstance(step, NeedleStep):
             return run_needle(self, seq, step, started)
+        if isinstance(step, BenchCheckStep):
+            return run_bench_check(self, seq, step, started)
         if isinstance(step, InputStep):
             return self._input(seq, step, started, cancellable)
         if isinstance(step, ComputeStep):
@@ -644,6 +650,7 @@ class Run:
             "bench_profile": self.bench_profile,
             "instruments": self.bench.identities(),
             "instrument_settings": self.bench.settings_snapshot(),
+            "bench_check": self.bench_check,
         }
 
 

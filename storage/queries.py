@@ -250,3 +250,52 @@ def mark_interrupted(db: sqlite_utils.Database, run_id: str, reason: str) -> boo
         if changed:
             append_event(conn, run_id, utc_now(), "RunInterrupted", {"reason": reason})
     return bool(changed)
+
+
+BENCH_PROTOCOL_PREFIX = "bench-"  # protocol ids of bench validation runs (protocols/bench/)
+
+
+def latest_bench_check(db: sqlite_utils.Database, bench_profile: str) -> dict[str, Any] | None:
+    """The newest bench validation run of a bench profile that is not still running, as
+    `bench_check_summary` gives it; None when the bench was never checked."""
+    row = db.execute("SELECT id FROM runs WHERE bench_profile = ? AND protocol_id LIKE ? "
+                     "AND status != 'running' ORDER BY started_at DESC, id DESC LIMIT 1",
+                     (bench_profile, BENCH_PROTOCOL_PREFIX + "%")).fetchone()
+    return bench_check_summary(db, row[0]) if row else None
+
+
+def bench_check_summary(db: sqlite_utils.Database, run_id: str) -> dict[str, Any] | None:
+    """One bench check run: run id, times, status, outcome and per-check results.
+
+    Outcome: "pass" when the run completed and every check passed, "fail" when any check
+    failed, else "incomplete" (a check skipped or not reached, or the run did not finish).
+    Each check has its step id, title, check kind, outcome (pass, fail, skipped, failed)
+    and measurements with their tolerance limits."""
+    runs = _rows(db, "SELECT id AS run_id, protocol_id, protocol_title, bench_profile, "
+                     "started_at, finished_at, status, status_reason FROM runs WHERE id = ?",
+                 [run_id])
+    if not runs:
+        return None
+    steps = _rows(db, "SELECT id, step_id, title, status, reason, result_json FROM steps "
+                      "WHERE run_id = ? AND kind = 'bench_check' ORDER BY seq", [run_id])
+    measured = _rows(db, "SELECT step_row, name, value, unit, lower, upper, outcome, "
+                         "reference_id, note FROM measurements WHERE run_id = ? ORDER BY id",
+                     [run_id])
+    checks = []
+    for step in steps:
+        result = json.loads(step.pop("result_json") or "{}")
+        row_id = step.pop("id")
+        checks.append({
+            **step, "check": result.get("check", ""),
+            "outcome": result.get("outcome", "") if step["status"] == "done" else step["status"],
+            "measurements": [{k: v for k, v in m.items() if k != "step_row"}
+                             for m in measured if m["step_row"] == row_id],
+        })
+    outcomes = [c["outcome"] for c in checks]
+    if "fail" in outcomes:
+        outcome = "fail"
+    elif runs[0]["status"] == "completed" and outcomes and set(outcomes) == {"pass"}:
+        outcome = "pass"
+    else:
+        outcome = "incomplete"
+    return {**runs[0], "outcome": outcome, "checks": checks}

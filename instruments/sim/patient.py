@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from instruments.sim.fixture import BenchFixture
 from instruments.sim.late_responses import f_wave, h_reflex
 from instruments.sim.needle_emg import NeedleEmgModel
 from instruments.sim.nmj import PulseContext, amplitude_factor
@@ -52,6 +53,7 @@ class VirtualPatient:
         self._insertion_pending = False
         self._models: dict[tuple[str, str], ResponseModel] = {}
         self._needles: dict[tuple[str, str], NeedleEmgModel] = {}
+        self.fixture = BenchFixture()  # bench check: connected in place of the subject
         self.reseed(seed)
 
     def reseed(self, seed: int) -> None:

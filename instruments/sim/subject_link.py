@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 
 from instruments.sim.faults import KINDS, Fault
+from instruments.sim.fixture import fixture_commands
 from instruments.sim.patient import Placement, VirtualPatient
 from instruments.sim.scpi_instrument import Command, ScpiInstrument
 from instruments.sim.scpi_syntax import ScpiError, block, integer, number, one, quoted, string
@@ -171,5 +172,6 @@ class SubjectLinkSim(ScpiInstrument):
             Command("PATient:CLOCk", self._clock, lambda p, s: f"{self.patient.clock_s:.9g}"),
             Command("FAULt:INJect", self._inject),
             Command("FAULt:CLEar", self._clear_faults),
+            *fixture_commands(self.patient.fixture),
         ]
 
