@@ -202,38 +202,6 @@ class BenchCheckStep(Step):
     sensitivity_mV_per_div: float = 2.0
 
 
-# bench check → the fixture properties it needs (the fixture's nominal values)
-BENCH_CHECKS: dict[str, tuple[str, ...]] = {
-    "stimulator_load": ("load_ohm",),
-    "latency": ("delay_ms", "amplitude_uV"),
-    "amplifier_gain": ("amplitude_uV", "hz"),
-    "noise_floor": (),
-    "mains": (),
-}
-BENCH_STIMULUS_CHECKS = ("stimulator_load", "latency")
-
-
-@dataclass(frozen=True)
-class BenchCheckStep(Step):
-    """One bench validation check on a fixture in place of a subject (engine/validation.py).
-
-    Stimulus checks capture a triggered sweep (window, pretrigger, points); the others a
-    free-running stretch (duration, sample rate)."""
-
-    check: str = ""
-    fixture: tuple[tuple[str, float], ...] = ()  # nominal properties, in BENCH_CHECKS order
-    current_mA: float = 0.0
-    pulse_width_ms: float = 0.2
-    probe_channel: int = 2
-    probe_V_per_div: float = 5.0
-    window_ms: float = 20.0
-    pretrigger_ms: float = 2.0
-    points: int = 2000
-    duration_ms: float = 200.0
-    sample_rate_hz: float = 20_000.0
-    sensitivity_mV_per_div: float = 2.0
-
-
 @dataclass(frozen=True)
 class Protocol:
     id: str
@@ -425,8 +393,6 @@ def _parse_step(item: object, group: str, mark: Mark) -> Step:
         step = _parse_compute(r, common)
     elif kind == "bench_check":
         step = _parse_bench_check(r, common)
-    elif kind == "bench_check":
-        step = _parse_bench_check(r, common)
     else:
         step = CompareStep(**common)
     r.finish()
@@ -487,37 +453,6 @@ def _parse_series(r: FieldReader, common: dict) -> SeriesStep:
         exercise_s=float(r.number("exercise_s", 0.0, minimum=0, maximum=120, unit="s")),
         artefact_ms=float(r.number("artefact_ms", 1.0, minimum=0.0, maximum=20, unit="ms")),
         repeat_after_s=repeats, ramp_mA=(ramp[0], ramp[1]) if mode == "h_reflex" else None,
-    )
-
-
-def _parse_bench_check(r: FieldReader, common: dict) -> BenchCheckStep:
-    check = str(r.choice("check", tuple(BENCH_CHECKS), required=True))
-    needs = BENCH_CHECKS[check]
-    fixture = r.sub("fixture", "fixture", required=bool(needs))
-    values: tuple[tuple[str, float], ...] = ()
-    if fixture is not None:
-        values = tuple((key, float(fixture.number(key, required=True, minimum=0.0,
-                                                  maximum=1e6))) for key in needs)
-        fixture.finish()
-    stimulus = check in BENCH_STIMULUS_CHECKS
-    return BenchCheckStep(
-        **common, check=check, fixture=values,
-        current_mA=float(r.number("current_mA", required=stimulus, minimum=0.1, maximum=100,
-                                  unit="mA") or 0.0),
-        pulse_width_ms=float(r.number("pulse_width_ms", 0.2, minimum=0.05, maximum=1.0,
-                                      unit="ms")),
-        probe_channel=int(r.integer("probe_channel", 2, minimum=1, maximum=4) or 2),
-        probe_V_per_div=float(r.number("probe_V_per_div", 5.0, minimum=0.001, maximum=100)),
-        window_ms=float(r.number("window_ms", 20.0, minimum=0.1, maximum=1000, unit="ms")),
-        pretrigger_ms=float(r.number("pretrigger_ms", 2.0, minimum=0.05, maximum=100,
-                                     unit="ms")),
-        points=int(r.integer("points", 2000, minimum=100, maximum=100_000) or 2000),
-        duration_ms=float(r.number("duration_ms", 200.0, minimum=10, maximum=10_000,
-                                   unit="ms")),
-        sample_rate_hz=float(r.number("sample_rate_hz", 20_000.0, minimum=1000,
-                                      maximum=100_000, unit="Hz")),
-        sensitivity_mV_per_div=float(r.number("sensitivity_mV_per_div", 2.0, minimum=0.001,
-                                              maximum=100)),
     )
 
 

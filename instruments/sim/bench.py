@@ -98,9 +98,6 @@ class SimBench:
         if self.patient.fixture.connected:
             return self.patient.fixture.scope_volts(channel, t, 0.0, 0.0, self.settings,
                                                     self.patient.next_rng())
-        if self.patient.fixture.connected:
-            return self.patient.fixture.scope_volts(channel, t, 0.0, 0.0, self.settings,
-                                                    self.patient.next_rng())
         if channel != 1:
             return np.zeros_like(t)
         return self.patient.needle_volts(t) * self.settings.amplifier_gain
