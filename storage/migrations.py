@@ -139,6 +139,22 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX measurement_revisions_measurement ON measurement_revisions(measurement_id, id);
     """,
+    # 5: interpretations of a run (criteria fired, localisation, impression); the newest
+    # row is current, older ones stay when a run is re-interpreted.
+    """
+    CREATE TABLE interpretations (
+        id            INTEGER PRIMARY KEY,
+        run_id        TEXT NOT NULL REFERENCES runs(id),
+        at            TEXT NOT NULL,
+        source        TEXT NOT NULL,                -- run (engine at the end) | reinterpret
+        level         TEXT NOT NULL,                -- localisation level, e.g. root, nerve, none
+        site          TEXT NOT NULL DEFAULT '',
+        nature        TEXT NOT NULL DEFAULT '',
+        impression    TEXT NOT NULL,
+        document_json TEXT NOT NULL                 -- edxbench.interpretation/1
+    );
+    CREATE INDEX interpretations_run ON interpretations(run_id, id);
+    """,
 )
 
 
