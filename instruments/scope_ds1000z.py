@@ -6,8 +6,9 @@ Commands follow the Rigol MSO1000Z/DS1000Z Series Programming Guide (:TIMebase:M
 
 Differences the bench has to live with:
 - The preamble's yorigin is in codes: volts = (code − yorigin − yreference) × yincrement.
-- Memory depth is one of a fixed set, so a sweep has at least the requested points
-  (the smallest depth that holds them) and its sample rate follows from the depth.
+- The horizontal scale goes in 1-2-5 steps and the memory depth is one of a fixed set,
+  so a sweep covers at least the requested window with at least the requested points
+  (the next step up, the smallest depth that holds them); its sample rate follows.
 - RAW memory is read in pieces of ≤ 250 000 BYTE points chosen with :WAV:STAR/:WAV:STOP.
 - The four-channel models have no external trigger input: the generator's sync is wired
   to CHANnel2 (`SYNC_CHANNEL`) and the edge trigger watches it.
@@ -16,6 +17,7 @@ Differences the bench has to live with:
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -72,6 +74,17 @@ class RigolPreamble:
         return 1.0 / self.x_increment, self.x_origin - self.x_reference * self.x_increment
 
 
+def timebase_step(seconds_per_div: float) -> float:
+    """The smallest 1-2-5 horizontal scale at least `seconds_per_div` (the DS1000Z's
+    timebase steps), so the screen holds at least the requested window."""
+    decade = 10.0 ** math.floor(math.log10(seconds_per_div))
+    for mantissa in (1.0, 2.0, 5.0, 10.0):
+        step = float(f"{mantissa * decade:.3g}")
+        if step >= seconds_per_div * (1 - 1e-9):
+            return step
+    return 10.0 * decade
+
+
 def memory_depth_for(points: int) -> int:
     """The smallest one-channel memory depth holding `points`."""
     for depth in DEPTHS_ONE_CHANNEL:
@@ -101,6 +114,7 @@ class RigolDS1000ZScope(ScpiDriver):
         source = c if acq.free_running else SYNC_CHANNEL
         level = acq.volts_per_div * 4 if acq.free_running else acq.trigger_level_v
         others = [f":CHAN{n}:DISP 0" for n in range(1, 5) if n != c]
+        t_scale = timebase_step(acq.window_s / H_DIVS)
         for message in (
             ":STOP",
             *others,
@@ -110,8 +124,8 @@ class RigolDS1000ZScope(ScpiDriver):
             f":CHAN{c}:SCAL {fmt(acq.volts_per_div)}",
             f":CHAN{c}:OFFS {fmt(acq.offset_v)}",
             f":CHAN{c}:COUP DC",
-            f":TIM:MAIN:SCAL {fmt(acq.window_s / H_DIVS)}",
-            f":TIM:MAIN:OFFS {fmt(acq.window_s / 2 - acq.pretrigger_s)}",
+            f":TIM:MAIN:SCAL {fmt(t_scale)}",
+            f":TIM:MAIN:OFFS {fmt(t_scale * H_DIVS / 2 - acq.pretrigger_s)}",
             ":TRIG:MODE EDGE",
             f":TRIG:EDGE:SOUR CHAN{source}",
             ":TRIG:EDGE:SLOP POS",

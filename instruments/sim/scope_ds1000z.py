@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from instruments.sim.scope import EXT_SYNC_HIGH_V, Capture, Source, nr3
+from instruments.sim.scope import EXT_SYNC_HIGH_V, Capture, Source
 from instruments.sim.scpi_instrument import Command, ScpiInstrument
 from instruments.sim.scpi_syntax import ScpiError, block, boolean, choice, integer, number, one
 
@@ -46,6 +46,11 @@ DEPTHS = {1: (12_000, 120_000, 1_200_000, 12_000_000, 24_000_000),
 CHUNK_POINTS = {"BYTE": 250_000, "WORD": 125_000, "ASC": 15_625}
 FORMAT_CODES = {"BYTE": 0, "WORD": 1, "ASC": 2}
 MODE_CODES = {"NORM": 0, "MAX": 1, "RAW": 2}
+
+
+def sci(value: float) -> str:
+    """Reals as the DS1000Z writes them (the manual's examples): 1.000000e-09."""
+    return f"{value:.6e}"
 
 
 @dataclass
@@ -148,15 +153,15 @@ class RigolDS1000ZSim(ScpiInstrument):
         cap = self._capture()
         codes, x_inc, _ = self._selection(cap)
         y_inc = cap.scale / CODES_PER_DIV
-        fields = [
+        fields = [  # as the manual's example: integers bare, reals as 1.000000e-09
             str(FORMAT_CODES[self.s.wav_format]),
             str(MODE_CODES[self.s.wav_mode]),
             str(codes.size),
             "1",
-            nr3(x_inc),
-            nr3(cap.x_origin),
+            sci(x_inc),
+            sci(cap.x_origin),
             "0",
-            nr3(y_inc),
+            sci(y_inc),
             str(round(cap.offset / y_inc)),
             str(Y_REFERENCE),
         ]
@@ -248,24 +253,24 @@ class RigolDS1000ZSim(ScpiInstrument):
             Command(":TIMebase[:MAIN]:SCALe",
                     self._attr("t_scale", lambda v: number(v, unit="S", minimum=5e-9,
                                                            maximum=50.0, default=1e-6)),
-                    lambda p, s: nr3(st.s.t_scale)),
+                    lambda p, s: sci(st.s.t_scale)),
             Command(":TIMebase[:MAIN]:OFFSet",
                     self._attr("t_offset", lambda v: number(v, unit="S", minimum=-500.0,
                                                             maximum=500.0, default=0.0)),
-                    lambda p, s: nr3(st.s.t_offset)),
+                    lambda p, s: sci(st.s.t_offset)),
             Command(":CHANnel#:SCALe", self._set_scale,
-                    lambda p, s: nr3(st._channel(s).scale)),
+                    lambda p, s: sci(st._channel(s).scale)),
             Command(":CHANnel#:OFFSet",
                     self._chan_attr("offset", lambda v: number(v, unit="V", minimum=-100.0,
                                                                maximum=100.0, default=0.0)),
-                    lambda p, s: nr3(st._channel(s).offset)),
+                    lambda p, s: sci(st._channel(s).offset)),
             Command(":CHANnel#:COUPling",
                     self._chan_attr("coupling", lambda v: choice(v, ("AC", "DC", "GND"))),
                     lambda p, s: st._channel(s).coupling),
             Command(":CHANnel#:DISPlay", self._chan_attr("display", boolean),
                     lambda p, s: "1" if st._channel(s).display else "0"),
             Command(":CHANnel#:PROBe", self._set_probe,
-                    lambda p, s: nr3(st._channel(s).probe)),
+                    lambda p, s: sci(st._channel(s).probe)),
             Command(":TRIGger:MODE", lambda p, s: choice(one(p), ("EDGE",)),
                     lambda p, s: "EDGE"),
             Command(":TRIGger:EDGe:SOURce", self._set_trig_source,
@@ -273,7 +278,7 @@ class RigolDS1000ZSim(ScpiInstrument):
             Command(":TRIGger:EDGe:LEVel",
                     self._attr("trig_level", lambda v: number(v, unit="V", minimum=-100.0,
                                                               maximum=100.0, default=0.0)),
-                    lambda p, s: nr3(st.s.trig_level)),
+                    lambda p, s: sci(st.s.trig_level)),
             Command(":TRIGger:EDGe:SLOPe",
                     self._attr("trig_slope", lambda v: choice(
                         v, ("POSitive", "NEGative", "RFALl"))),
@@ -288,7 +293,7 @@ class RigolDS1000ZSim(ScpiInstrument):
                     lambda p, s: st.s.acq_type),
             Command(":ACQuire:MDEPth", self._set_mdepth,
                     lambda p, s: str(st.s.mdepth) if st.s.mdepth else "AUTO"),
-            Command(":ACQuire:SRATe", query=lambda p, s: nr3(
+            Command(":ACQuire:SRATe", query=lambda p, s: sci(
                 st.memory_depth() / (H_DIVS * st.s.t_scale))),
             Command(":SINGle", self._single),
             Command(":RUN", lambda p, s: setattr(st.s, "status", "RUN")),

@@ -16,9 +16,9 @@ from instruments.scope_infiniivision import Acquisition
 from instruments.sim import SimBench
 from instruments.transport import Transport
 
-# 12 000 points: the DS1000Z's smallest memory depth, asked of both scopes so that their
-# samples fall at the same times.
-MOTOR = SweepSettings(window_ms=20, pretrigger_ms=2, sensitivity_mV_per_div=5, points=12_000)
+# 24 ms (12 divisions of 2 ms, a DS1000Z timebase step) in 12 000 points (its smallest
+# memory depth), asked of both scopes so that their samples fall at the same times.
+MOTOR = SweepSettings(window_ms=24, pretrigger_ms=2, sensitivity_mV_per_div=5, points=12_000)
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,8 @@ def test_preamble_scaling_with_offset_and_probe(rsim: SimBench) -> None:
 
 
 def test_long_memory_is_read_in_chunks(rsim: SimBench, rigol_profile: BenchProfile) -> None:
-    """1.2 M points (10 s of needle EMG) come in five :WAV:STAR/:WAV:STOP reads."""
+    """10 s of needle EMG at 100 kHz: 1 s/div (12 s on screen) in 1.2 M points, read in
+    five :WAV:STAR/:WAV:STOP pieces."""
     bench = Bench.connect(rigol_profile, rsim.resources, FastClock(), sim_seed=7)
     try:
         bench.connect_subject("normal-adult")
@@ -94,7 +95,7 @@ def test_long_memory_is_read_in_chunks(rsim: SimBench, rigol_profile: BenchProfi
         sweep = bench.record_continuous(10_000, 100_000, 0.1)
     finally:
         bench.close()
-    assert sweep.codes.size == 1_200_000 and sweep.sample_rate == pytest.approx(120_000)
+    assert sweep.codes.size == 1_200_000 and sweep.sample_rate == pytest.approx(100_000)
     starts = [m for m in rsim.received("scope") if m.startswith(":WAV:STAR")]
     assert starts == [f":WAV:STAR {s}" for s in (1, 250_001, 500_001, 750_001, 1_000_001)]
     assert np.ptp(sweep.volts()) > 20e-6  # a signal, not a flat line
