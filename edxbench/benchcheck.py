@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from edxbench.session import Session, open_session
-from engine import events as ev
 from engine.paths import protocols_dir
-from engine.prompts import HeadlessPrompter, Prompter
-from storage.database import open_database
-from storage.queries import bench_check_summary
+
+if TYPE_CHECKING:  # reports import this module for `bench_check_line` only: keep it light
+    from edxbench.session import Session
+    from engine import events as ev
+    from engine.prompts import Prompter
 
 FIXTURE_SUBJECT = "bench-fixture"  # the run's subject id: the fixture, never a person
 
@@ -54,6 +54,9 @@ def open_bench_check(
     """A session for a bench check, not started yet (the app runs it in a worker).
 
     Without a prompter every fixture prompt takes its default (connected)."""
+    from edxbench.session import open_session
+    from engine.prompts import HeadlessPrompter
+
     return open_session(protocol or bench_check_protocol(), FIXTURE_SUBJECT, db_path=db_path,
                         prompter=prompter or HeadlessPrompter({}), subscribers=subscribers,
                         profile=profile, fast=fast, bench_config=bench_config,
@@ -62,6 +65,9 @@ def open_bench_check(
 
 def execute_bench_check(session: Session, db_path: str | Path) -> BenchCheckResult:
     """Run an opened bench check to its end, close the session, read the outcome back."""
+    from storage.database import open_database
+    from storage.queries import bench_check_summary
+
     try:
         result = session.run.execute()
     finally:
@@ -93,3 +99,37 @@ def run_bench_check(
                                bench_config=bench_config, prompter=prompter,
                                protocol=protocol)
     return execute_bench_check(session, db_path)
+
+
+def bench_check_line(entry: dict[str, Any] | None) -> str:
+    """One line for a run's provenance['bench_check'] (`edxbench show`, reports)."""
+    if not entry:
+        return "not recorded"
+    if entry.get("outcome") == "none" or not entry.get("run_id"):
+        return "none on record for this bench profile"
+    checks = dict(entry.get("checks") or {})
+    failing = [step for step, outcome in checks.items() if outcome != "pass"]
+    when = str(entry.get("finished_at") or "")[:19].replace("T", " ")
+    return (f"{str(entry['outcome']).upper()} (run {str(entry['run_id'])[:8]}, {when}, "
+            f"{len(checks) - len(failing)}/{len(checks)} checks passed"
+            + (f"; not passed: {', '.join(failing)}" if failing else "") + ")")
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """A bench check for people: outcome, then each check with its values and limits."""
+    when = str(summary.get("finished_at") or summary.get("started_at") or "")[:19]
+    lines = [f"bench check {summary['run_id']}  profile {summary['bench_profile']}  "
+             f"{when.replace('T', ' ')}  run {summary['status']}  "
+             f"outcome {str(summary['outcome']).upper()}"]
+    for check in summary["checks"]:
+        lines.append(f"  [{str(check['outcome']).upper():>7}] {check['title']}"
+                     + (f" ({check['reason']})" if check.get("reason") else ""))
+        for m in check["measurements"]:
+            value = "—" if m["value"] is None else f"{m['value']:.4g}"
+            if m["lower"] is not None and m["upper"] is not None:
+                limit = f"{m['lower']:.4g}–{m['upper']:.4g}"
+            else:
+                limit = f"≤ {m['upper']:.4g}" if m["upper"] is not None else ""
+            lines.append(f"      {m['name']:<16} {value:>10} {m['unit']:<3} {limit:<18} "
+                         f"{'ok' if m['outcome'] == 'normal' else 'OUT OF TOLERANCE'}")
+    return lines

@@ -91,6 +91,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("subjects", help="list the virtual subjects of the simulated bench")
 
+    benchp = sub.add_parser("bench", help="validate the bench: stimulator into a test load, "
+                                          "amplifier gain and noise, timing, mains")
+    bsub = benchp.add_subparsers(dest="bench_command", metavar="ACTION")
+    bcheck = bsub.add_parser("check", parents=[common],
+                             help="run the bench validation protocols as a stored run")
+    bshow = bsub.add_parser("show", parents=[common],
+                            help="the latest bench check of a profile, or one by run id")
+    bshow.add_argument("run_id", nargs="?", default=None, help="a bench check run (prefix)")
+    for action in (bcheck, bshow):
+        action.add_argument("--profile", default="sim", help="bench profile (default: sim)")
+        action.add_argument("--json", action="store_true")
+    bcheck.add_argument("--bench-config", type=Path, default=None, metavar="TOML",
+                        help="bench configuration file (default: data/bench.toml)")
+    bcheck.add_argument("--fast", action="store_true",
+                        help="simulated bench in fast time (no real-time pacing)")
+
     audit = sub.add_parser("audit", help="check the tamper-evident audit log")
     asub = audit.add_subparsers(dest="audit_command", metavar="ACTION")
     asub.add_parser("verify", parents=[common], help="verify the audit hash chain")
@@ -146,6 +162,8 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         for name in available_subjects():
             print(name)
         return 0
+    if args.command == "bench" and args.bench_command in ("check", "show"):
+        return _bench(args, db_path)
     if args.command == "audit" and args.audit_command == "verify":
         return _audit_verify(db_path)
     parser.print_help()
@@ -251,6 +269,47 @@ def _export(args: argparse.Namespace, db_path: Path) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace, db_path: Path) -> int:
+    """`bench check` runs and stores a bench check (exit 0 only when it passes);
+    `bench show` prints the latest of a profile, or the run named."""
+    from edxbench.benchcheck import summary_lines
+
+    if args.bench_command == "check":
+        from edxbench.benchcheck import run_bench_check
+        from edxbench.headless import HeadlessPrinter
+
+        result = run_bench_check(args.profile, db_path=db_path, fast=args.fast,
+                                 bench_config=args.bench_config,
+                                 subscribers=[HeadlessPrinter(None if args.json else sys.stderr)])
+        summary = result.summary or {"run_id": result.run_id, "status": result.status,
+                                     "outcome": result.outcome, "reason": result.reason}
+        passed = result.passed
+    else:
+        from storage.database import open_database
+        from storage.queries import bench_check_summary, find_run_id, latest_bench_check
+
+        db = open_database(db_path)
+        if args.run_id:
+            run_id = find_run_id(db, args.run_id)
+            found = bench_check_summary(db, run_id) if run_id else None
+            if found is not None and not found["protocol_id"].startswith("bench-"):
+                raise LookupError(f"run {run_id} is {found['protocol_id']}, not a bench check")
+        else:
+            found = latest_bench_check(db, args.profile)
+        if found is None:
+            raise LookupError(f"no bench check {args.run_id or 'for profile ' + repr(args.profile)}"
+                              f" in {db_path}; run `edxbench bench check`")
+        summary, passed = found, True
+    if args.json:
+        json.dump(summary, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    elif "checks" in summary:
+        print("\n".join(summary_lines(summary)))
+    else:
+        print(f"bench check {result.run_id}: {result.status} ({result.reason})")
+    return 0 if passed else EXIT_RUN_FAILED
+
+
 def _show(args: argparse.Namespace, db_path: Path) -> int:
     from edxbench.headless import format_limits
     from storage.database import open_database
@@ -268,6 +327,10 @@ def _show(args: argparse.Namespace, db_path: Path) -> int:
         return 0
     print(f"run {run['id']}  {run['protocol_title']}  subject {run['subject_id']}  "
           f"{run['status']}  started {run['started_at']}")
+    if "bench_check" in run["provenance"]:
+        from edxbench.benchcheck import bench_check_line
+
+        print(f"  bench check: {bench_check_line(run['provenance']['bench_check'])}")
     for step in run["steps"]:
         print(f"  [{step['status']:>7}] {step['title']}")
     for m in run["measurements"]:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from edxbench.benchcheck import bench_check_line
 from edxbench.reports.model import RunData
 from storage.queries import StoredTrace
 
@@ -41,6 +42,8 @@ def provenance_fields(data: RunData) -> list[tuple[str, str]]:
         ("Reference", f"{run.get('reference_id', '')} {run.get('reference_version', '')}".strip()),
         ("Reference sha256", str(prov.get("reference_sha256", ""))),
         ("Bench profile", str(run.get("bench_profile", ""))),
+        ("Bench check", bench_check_line(prov.get("bench_check"))
+         if "bench_check" in prov else ""),
         ("edxbench", str(run.get("software_version", ""))),
         ("rustcore", str(prov.get("rustcore_version", ""))),
         ("Python", str(prov.get("python", ""))),
