@@ -1,0 +1,20 @@
+"""A private runtime directory per test (short: Unix socket paths hold 107 bytes)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="edx-rt-"))
+    monkeypatch.setenv("EDXBENCH_RUNTIME_DIR", str(path))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
