@@ -27,12 +27,14 @@ class Step:
     `reply` None = no reply. `sim_reply` is a regex the simulator's reply must match
     where it legitimately differs (e.g. measured waveform data); default: exact.
     `sim_action` runs against the sim before the message (e.g. a stimulus arrives).
+    `cite` names where the manual documents the message: "<manual key>: <section, page>".
     """
 
     sent: str
     reply: str | bytes | None = None
     sim_reply: str | None = None
     sim_action: Callable[[SimBench], None] | None = None
+    cite: str = ""
 
 
 class TranscriptServer:
