@@ -193,6 +193,16 @@ class RunResumed:
 
 
 @dataclass(frozen=True)
+class Interpretation:
+    """The criteria that fired, localisation and impression, emitted before RunFinished."""
+
+    run_id: str
+    document: dict[str, Any]  # edxbench.interpretation/1 (engine/interpret)
+    source: str = "run"  # run | reinterpret
+    at: str = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True)
 class RunFinished:
     run_id: str
     status: RunStatus
@@ -211,6 +221,7 @@ Event = (
     | Notice
     | RunPaused
     | RunResumed
+    | Interpretation
     | RunFinished
 )
 Subscriber = Callable[[Event], None]

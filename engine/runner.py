@@ -146,6 +146,8 @@ class Run:
         self._measured: dict[str, float] = dict(resume.measured) if resume else {}
         self._currents: dict[str, float] = dict(resume.currents) if resume else {}
         self._measurements: list[ev.Measurement] = list(resume.measurements) if resume else []
+        self._measured_by_step: list[tuple[str, ev.Measurement]] = []  # for interpretation
+        self._subject_age: float | None = None  # from the subject header at the checklist
         self._last_stimulus: float | None = None
         self.safety_data = load_safety()
         self._safety = SafetyState()
@@ -225,12 +227,38 @@ class Run:
             self.bench.all_outputs_off()
         if status != "aborted":
             reason = self._run_cleanup(reason)
+        if status in ("completed", "stopped") and self.resume is None:
+            self._interpret()  # a resumed run is re-interpreted from storage (CLI, reports)
         try:
             self._emit(ev.RunFinished(self.run_id, status, reason))
         except Exception as exc:
             status = "failed"
             reason = f"{reason}; could not record the end of the run: {exc}".lstrip("; ")
         return RunResult(self.run_id, status, reason, list(self._measurements))
+
+    def _interpret(self) -> None:
+        """Criteria, localisation and impression (engine/interpret) for storage and screens.
+
+        A subscriber that cannot take the event gets a warning instead; the run's findings
+        are already stored, so the interpretation never decides whether a run completed."""
+        from engine.interpret import interpret
+
+        answers = self._safety.answers
+        facts = {"age": self._subject_age,
+                 "limb_temperature_c": answers.get("limb_temperature_c"),
+                 "days_since_injury": answers.get("days_since_injury")}
+        try:
+            event = ev.Interpretation(self.run_id, interpret(self.protocol, [
+                {**vars(m), "step_id": step} for step, m in self._measured_by_step], facts))
+        except Exception as exc:
+            self._emit(ev.Notice(self.run_id, "warning", f"no interpretation: {exc}"))
+            return
+        for subscriber in self.subscribers:
+            try:
+                subscriber(event)
+            except Exception as exc:
+                self._emit(ev.Notice(self.run_id, "warning",
+                                     f"interpretation not delivered: {exc}"))
 
     def _confirm_resume(self) -> None:
         """A resumed run re-runs its interrupted step only after the operator says so."""
@@ -335,6 +363,7 @@ class Run:
                         reason=str(exc)))
                     raise StepFailed(str(exc)) from None
             self._measurements.extend(completed.measurements)
+            self._measured_by_step.extend((step.id, m) for m in completed.measurements)
             for m in completed.measurements:
                 if m.value is not None:
                     self._measured[f"{step.id}.{m.name}"] = m.value
@@ -405,6 +434,8 @@ class Run:
         # The simulated bench knows the virtual subject's record; a real bench returns None
         # and the operator answers every item.
         known = self.bench.subject_header() or {}
+        self._subject_age = known.get("age")
+        self.reference = self.reference.with_age(self._subject_age)  # age-banded limits
         answers: dict[str, Any] = {}
         for item in self.safety_data.items:
             default = _subject_default(known, item.subject_field)

@@ -299,3 +299,15 @@ def bench_check_summary(db: sqlite_utils.Database, run_id: str) -> dict[str, Any
     else:
         outcome = "incomplete"
     return {**runs[0], "outcome": outcome, "checks": checks}
+
+
+def get_interpretation(db: sqlite_utils.Database, run_id: str) -> dict[str, Any] | None:
+    """The current (newest) interpretation of a run: the edxbench.interpretation/1 document
+    with `at` and `source` added, or None if the run was never interpreted."""
+    rows = _rows(db, "SELECT at, source, document_json FROM interpretations WHERE run_id = ? "
+                     "ORDER BY id DESC LIMIT 1", [run_id])
+    if not rows:
+        return None
+    return {**json.loads(rows[0]["document_json"]), "at": rows[0]["at"],
+            "source": rows[0]["source"]}
+

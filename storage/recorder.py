@@ -89,6 +89,18 @@ def _clean_measures(measures: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+def insert_interpretation(conn: sqlite3.Connection, run_id: str, at: str, source: str,
+                          document: dict[str, Any]) -> None:
+    """One interpretation row inside the caller's transaction; the newest is current."""
+    where = document.get("localisation", {})
+    conn.execute(
+        "INSERT INTO interpretations (run_id, at, source, level, site, nature, impression, "
+        "document_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (run_id, at, source, str(where.get("level", "none")), str(where.get("site", "")),
+         str(document.get("nature", "")), str(document.get("impression", "")),
+         json.dumps(document, sort_keys=True, default=_json_default)))
+
+
 class RunRecorder:
     """Subscribe with `Run(subscribers=[RunRecorder(db)])`."""
 
@@ -103,6 +115,9 @@ class RunRecorder:
                 self._run_started(conn, event)
             elif isinstance(event, ev.StepCompleted):
                 self._step_completed(conn, event)
+            elif isinstance(event, ev.Interpretation):
+                insert_interpretation(conn, event.run_id, event.at, event.source,
+                                      event.document)
             elif isinstance(event, ev.RunFinished):
                 conn.execute(
                     "UPDATE runs SET status = ?, status_reason = ?, finished_at = ? WHERE id = ?",
