@@ -88,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     psub.add_parser("list", help="list the protocol library")
     check = psub.add_parser("check", help="validate protocol files")
     check.add_argument("files", nargs="+", type=Path)
+    suggestp = psub.add_parser("suggest", help="composite studies for presenting symptoms "
+                                               "(data/symptoms.yaml)")
+    suggestp.add_argument("symptoms", nargs="+", metavar="SYMPTOM",
+                          help="e.g. numb-feet, 'neck pain', weakness")
 
     sub.add_parser("subjects", help="list the virtual subjects of the simulated bench")
 
@@ -358,8 +362,28 @@ def _protocols(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
                 bad += 1
                 print(f"{exc}", file=sys.stderr)
         return EXIT_BAD_INPUT if bad else 0
+    if args.protocols_command == "suggest":
+        return _suggest(args.symptoms)
     parser.parse_args(["protocols", "--help"])
     return EXIT_BAD_INPUT
+
+
+def _suggest(names: list[str]) -> int:
+    from engine.catalog import list_protocols, load_symptoms, suggest
+
+    titles = {info.id: info.title for info in list_protocols()}
+    citations: list[str] = []
+    for protocol_id, reasons in suggest(names, load_symptoms(known_protocols=set(titles))):
+        print(f"{protocol_id:<34} {titles[protocol_id]}")
+        for symptom, suggestion in reasons:
+            if suggestion.citation not in citations:
+                citations.append(suggestion.citation)
+            print(f"    {symptom.label}: {suggestion.why} "
+                  f"[{citations.index(suggestion.citation) + 1}]")
+    print("\nSources:")
+    for number, citation in enumerate(citations, start=1):
+        print(f"  [{number}] {citation}")
+    return 0
 
 
 def _user_message(exc: BaseException) -> str | None:
