@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("run_id", help="run id or a unique prefix of it")
     show.add_argument("--json", action="store_true")
 
+    interp = sub.add_parser("interpret", parents=[common],
+                            help="apply the criteria in data/criteria to a stored run again")
+    interp.add_argument("run_id", help="run id or a unique prefix of it")
+    interp.add_argument("--json", action="store_true")
+    interp.add_argument("--dry-run", action="store_true", help="print, do not store")
+
     sim = sub.add_parser("sim", help="start the simulated bench alone and print its resources")
     sim.add_argument("--seed", type=int, default=None)
 
@@ -152,6 +158,8 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return _resume(args, db_path)
     if args.command == "show":
         return _show(args, db_path)
+    if args.command == "interpret":
+        return _interpret(args, db_path)
     if args.command == "export":
         return _export(args, db_path)
     if args.command == "sim":
@@ -324,8 +332,12 @@ def _show(args: argparse.Namespace, db_path: Path) -> int:
     run = get_run(db, run_id) if run_id else None
     if run is None:
         raise LookupError(f"no run matches {args.run_id!r} in {db_path}")
+    from edxbench.reports.interpretation import current_interpretation, interpretation_lines
+
+    interpretation = current_interpretation(db, run["id"])
     if args.json:
         run.pop("protocol_text", None)
+        run["interpretation"] = interpretation
         json.dump(run, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
         return 0
@@ -341,6 +353,26 @@ def _show(args: argparse.Namespace, db_path: Path) -> int:
         value = "—" if m["value"] is None else f"{m['value']:.2f}"
         print(f"    {m['step_id']:<18} {m['name']:<20} {value:>8} {m['unit']:<6} "
               f"{format_limits(m['lower'], m['upper']):<8} {m['outcome']}")
+    for line in interpretation_lines(interpretation) if interpretation else ():
+        print(line)
+    return 0
+
+
+def _interpret(args: argparse.Namespace, db_path: Path) -> int:
+    from edxbench.reports.interpretation import interpret_run, interpretation_lines
+    from storage.database import open_database
+    from storage.queries import find_run_id
+
+    db = open_database(db_path)
+    run_id = find_run_id(db, args.run_id)
+    if run_id is None:
+        raise LookupError(f"no run matches {args.run_id!r} in {db_path}")
+    document = interpret_run(db, run_id, store=not args.dry_run)
+    if args.json:
+        json.dump(document, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        print("\n".join(interpretation_lines(document)))
     return 0
 
 
