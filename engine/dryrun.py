@@ -7,6 +7,7 @@ reaches a bench or a patient.
 from __future__ import annotations
 
 from engine.protocol import (
+    BenchCheckStep,
     CompareStep,
     ComputeStep,
     InputStep,
@@ -63,4 +64,20 @@ def _actions(step: Step) -> list[str]:
                 f"(onset {step.proximal} − onset {step.distal})"]
     if isinstance(step, CompareStep):
         return ["summarise measurements against the reference limits"]
+    if isinstance(step, BenchCheckStep):
+        fixture = ", ".join(f"{k} {v:g}" for k, v in step.fixture)
+        actions = [f"prompt: confirm the {step.check.replace('_', ' ')} fixture is wired"
+                   + (f" ({fixture})" if fixture else "") + " and nobody is connected"]
+        if step.current_mA:
+            where = (f"probe on scope channel {step.probe_channel}, "
+                     f"{step.probe_V_per_div:g} V/div" if step.check == "stimulator_load"
+                     else f"{step.sensitivity_mV_per_div:g} mV/div")
+            actions.append(f"stimulate at {step.current_mA:g} mA, {step.pulse_width_ms:g} ms; "
+                           f"record {step.window_ms:g} ms ({step.pretrigger_ms:g} ms before, "
+                           f"{step.points} points, {where})")
+        else:
+            actions.append(f"record {step.duration_ms:g} ms free-running at "
+                           f"{step.sample_rate_hz:g} Hz, {step.sensitivity_mV_per_div:g} mV/div")
+        actions.append("judge against data/bench-tolerances.yaml: pass or fail")
+        return actions
     return ["prompt: confirm done"]

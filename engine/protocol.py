@@ -285,6 +285,7 @@ def _parse(document: object, source: Path, text: str, depth: int = 0) -> Protoco
     if not any(s.group == "main" for s in steps):
         raise ProtocolError(groups.mark, "protocol: steps: 'main' must list at least one step")
     _check_references(steps)
+    _check_bench_kind(steps, str(study_kind))
     return Protocol(
         id=str(protocol_id), title=str(title), version=version, description=description,
         nerve=str(nerve), study_kind=str(study_kind), references=references,
@@ -568,6 +569,18 @@ def _parse_stimulate(r: FieldReader, common: dict) -> StimulateStep:
         measure=str(r.choice("measure", ("cmap", "snap"), "cmap")),
         averages=int(r.integer("averages", 1, minimum=1, maximum=500) or 1),
     )
+
+
+def _check_bench_kind(steps: list[Step], study_kind: str) -> None:
+    """Bench checks drive the stimulator into a fixture: only in bench protocols, which
+    have no subject and so no step that touches one."""
+    for step in steps:
+        if isinstance(step, BenchCheckStep) and study_kind != "bench":
+            raise ProtocolError(step.mark, f"step '{step.id}' (bench_check) belongs in a bench "
+                                           "validation protocol (study kind: bench)")
+        if study_kind == "bench" and step.kind in SUBJECT_CONTACT_KINDS:
+            raise ProtocolError(step.mark, f"step '{step.id}' ({step.kind}) touches a subject; "
+                                           "a bench protocol has none")
 
 
 def known_muscles() -> frozenset[str]:

@@ -148,3 +148,43 @@ def test_fixture_commands_refuse_unknown_modes_and_miscalibrations() -> None:
     assert fixture.miscal == {k: v[0] for k, v in MISCALIBRATIONS.items()}
     commands["FIXTure:DISConnect"].set([], [])
     assert not fixture.connected
+
+
+def test_bench_checks_only_in_bench_protocols_and_no_subject_steps_there(tmp_path: Path) -> None:
+    study = tmp_path / "study.yaml"
+    study.write_text(BENCH_PROTOCOL.replace("kind: bench}", "kind: motor}").format(
+        body="      check: noise_floor"), encoding="utf-8")
+    with pytest.raises(ProtocolError, match=r"study.yaml:7:.*belongs in a bench validation"):
+        load_protocol(study)
+    bench = tmp_path / "bench.yaml"
+    bench.write_text(textwrap.dedent("""\
+        schema: 1
+        id: bench-x
+        title: x
+        study: {nerve: none, kind: bench}
+        steps:
+          main:
+            - {id: checklist, kind: safety_checklist, title: checklist}
+            - id: pulse
+              kind: stimulate
+              title: a pulse
+              nerve: median
+              site: wrist
+              recording: APB
+              fixed_mA: 10
+              sweep: {window_ms: 20}
+        """), encoding="utf-8")
+    with pytest.raises(ProtocolError, match=r"bench.yaml:8:.*touches a subject"):
+        load_protocol(bench)
+
+
+def test_dry_run_names_each_fixture_and_capture() -> None:
+    from engine.dryrun import describe
+    from engine.paths import protocols_dir
+
+    lines = describe(load_protocol(protocols_dir() / "bench" / "bench_check.yaml"))
+    text = "\n".join(lines)
+    assert text.count("[bench_check]") == 7
+    assert "stimulate at 10 mA, 0.2 ms" in text and "probe on scope channel 2" in text
+    assert "delay_ms 3, amplitude_uV 5000" in text
+    assert "record 200 ms free-running at 20000 Hz" in text
