@@ -28,6 +28,8 @@ table.fields th { width: 190px; } .abnormal { color: #b00; font-weight: 700; }
 figcaption { font-size: 12px; color: #444; } .impression { border: 1px solid #e0b000;
   background: #fff8e0; padding: 8px 12px; }
 .notice-warning, .notice-error { color: #b00; }
+ul.evidence { margin: 0; padding-left: 16px; } td.source { font-size: 12px; color: #555; }
+.unconfirmed { color: #8a5a00; }
 """
 
 
@@ -54,8 +56,8 @@ def render_html(data: RunData) -> bytes:
     else:
         out.append("<p>None.</p>")
     out.append(_traces(data))
-    out += ["<h2>Impression</h2>", f'<p class="impression">{e(sections.IMPRESSION)}</p>',
-            "<h2>Provenance</h2>", _fields(sections.provenance_fields(data))]
+    out += [_interpretation(data), "<h2>Provenance</h2>",
+            _fields(sections.provenance_fields(data))]
     cited = sections.citations(data)
     if cited:
         out.append("<h3>References</h3><ul>" + "".join(
@@ -120,3 +122,31 @@ def _traces(data: RunData) -> str:
         out.append(f"<figure>{render_svg(trace, title)}<figcaption><b>{e(title)}</b> — "
                    f"{e(sections.trace_caption(trace))}</figcaption></figure>")
     return "\n".join(out)
+
+
+def _interpretation(data: RunData) -> str:
+    out = ['<section class="interpretation">', "<h2>Impression</h2>",
+           f'<p class="impression">{e(sections.impression(data))}</p>']
+    fields = sections.finding_fields(data)
+    if fields:
+        out.append(_fields(fields))
+    rows = sections.criteria_rows(data)
+    if rows:
+        out += ["<h3>Criteria met</h3>", f'<p class="note">{e(sections.CRITERIA_NOTE)}</p>',
+                "<table><tr><th>Rule</th><th>Criterion</th><th>Evidence</th>"
+                "<th>Source</th></tr>"]
+        for rule, title, evidence, source in rows:
+            css = ' class="unconfirmed"' if "[unconfirmed]" in title else ""
+            items = "".join(f"<li>{e(x)}</li>" for x in evidence)
+            out.append(f"<tr{css}><th>{e(rule)}</th><td>{e(title)}</td>"
+                       f'<td><ul class="evidence">{items}</ul></td>'
+                       f'<td class="source">{e(source)}</td></tr>')
+        out.append("</table>")
+    muscles = sections.muscle_findings(data)
+    if muscles:
+        out.append("<h3>Needle EMG findings</h3><table><tr><th>Muscle</th><th>Finding</th></tr>"
+                   + "".join(f"<tr><th>{e(m)}</th><td>{e(f)}</td></tr>"
+                             for m, f in muscles.items()) + "</table>")
+    out.append("</section>")
+    return "\n".join(out)
+

@@ -50,6 +50,7 @@ def export_document(data: RunData) -> dict[str, Any]:
                          for m in data.measurements],
         "traces": [_trace(t) for t in data.traces],
         "notices": [{"at": n.at, "level": n.level, "text": n.text} for n in data.notices],
+        "interpretation": data.interpretation,  # edxbench.interpretation/1 or null
     }
 
 

@@ -34,7 +34,7 @@ def render_markdown(data: RunData) -> bytes:
     notes += [f"- warning: {md_escape(w)}" for w in sections.clipping_warnings(data)]
     out += notes or ["None."]
     out += _traces(data)
-    out += ["", "## Impression", "", md_escape(sections.IMPRESSION)]
+    out += _interpretation(data)
     out += ["", "## Provenance", ""]
     out += _pairs(sections.provenance_fields(data))
     cited = sections.citations(data)
@@ -99,3 +99,24 @@ def _traces(data: RunData) -> list[str]:
         out += render_braille(trace)
         out.append("```")
     return out
+
+
+def _interpretation(data: RunData) -> list[str]:
+    out = ["", "## Impression", "", f"> {md_escape(sections.impression(data))}"]
+    fields = sections.finding_fields(data)
+    if fields:
+        out += ["", "### Findings", "", *_pairs(fields)]
+    rows = sections.criteria_rows(data)
+    if rows:
+        out += ["", "### Criteria met", "", md_escape(sections.CRITERIA_NOTE), "",
+                "| Rule | Criterion | Evidence | Source |", "|---|---|---|---|"]
+        out += ["| " + " | ".join([md_escape(rule), md_escape(title),
+                                   "<br>".join(md_escape(x) for x in evidence),
+                                   md_escape(source)]) + " |"
+                for rule, title, evidence, source in rows]
+    muscles = sections.muscle_findings(data)
+    if muscles:
+        out += ["", "### Needle EMG findings", "", "| Muscle | Finding |", "|---|---|"]
+        out += [f"| {md_escape(m)} | {md_escape(f)} |" for m, f in muscles.items()]
+    return out
+

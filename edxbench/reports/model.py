@@ -35,6 +35,7 @@ class RunData:
     traces: list[StoredTrace]
     notices: list[Notice]
     protocol: dict[str, Any] = field(default_factory=dict)
+    interpretation: dict[str, Any] | None = None  # edxbench.interpretation/1, if any
 
     @property
     def run_id(self) -> str:
@@ -75,8 +76,11 @@ def load_run(db: sqlite_utils.Database, run_id: str) -> RunData:
         trace = load_trace(db, int(meta["id"]))
         if trace is not None:
             traces.append(trace)
+    from edxbench.reports.interpretation import current_interpretation
+
     return RunData(run=run, traces=traces, notices=_notices(db, run_id),
-                   protocol=_parse_protocol(str(run.get("protocol_text") or "")))
+                   protocol=_parse_protocol(str(run.get("protocol_text") or "")),
+                   interpretation=current_interpretation(db, run_id))
 
 
 def _parse_protocol(text: str) -> dict[str, Any]:

@@ -10,9 +10,12 @@ from edxbench.benchcheck import bench_check_line
 from edxbench.reports.model import RunData
 from storage.queries import StoredTrace
 
-IMPRESSION = ("Interpretation is not yet available in edxbench. The measurements and flags "
-              "above are not a diagnosis: an impression must be written and confirmed by the "
-              "reading clinician.")
+NO_INTERPRETATION = ("No interpretation is stored for this run and none could be made (its "
+                     "protocol text no longer reads). The measurements and flags above are "
+                     "not a diagnosis: an impression must be written by the reading clinician.")
+CRITERIA_NOTE = ("Criteria from data/criteria, each with its source; [unconfirmed] marks a rule "
+                 "or limit not yet confirmed against its source, shown but not used for the "
+                 "localisation.")
 FLAG_NOTE = ("Flags compare each value with the cited reference limit only when the technique "
              "matches the reference entry; blank means no matching limit (unflagged).")
 
@@ -91,3 +94,45 @@ def citations(data: RunData) -> list[tuple[str, str]]:
         if m["reference_id"] and m["reference_id"] not in seen:
             seen[m["reference_id"]] = m["citation"]
     return list(seen.items())
+
+
+def impression(data: RunData) -> str:
+    doc = data.interpretation
+    return str(doc["impression"]) if doc else NO_INTERPRETATION
+
+
+def finding_fields(data: RunData) -> list[tuple[str, str]]:
+    """Localisation, nature, severity, chronicity and grades as label/value rows."""
+    doc = data.interpretation
+    if not doc:
+        return []
+    where = doc.get("localisation") or {}
+    level, site = str(where.get("level", "none")), str(where.get("site", ""))
+    rows = [("Localisation", f"{level}: {site}" if site else level),
+            ("Nature", str(doc.get("nature", "")) + (" (conduction block)"
+                                                    if doc.get("block") else "")),
+            ("Severity", str(doc.get("severity", ""))),
+            ("Chronicity", str(doc.get("chronicity", ""))),
+            ("Category", str(doc.get("category", ""))),
+            ("Grades", "; ".join(doc.get("grades") or ())),
+            ("Caveats", "; ".join(doc.get("caveats") or ())),
+            ("Criteria versions", ", ".join(
+                f"{k} {v}" for k, v in sorted((doc.get("criteria") or {}).items()))),
+            ("Interpreted", f"{doc.get('at', '')} ({doc.get('source', 'not stored')})"
+             .strip())]
+    return [(k, v) for k, v in rows if v]
+
+
+def criteria_rows(data: RunData) -> list[tuple[str, str, list[str], str]]:
+    """(rule, title with [unconfirmed] mark, evidence lines, citation) of run-level rules."""
+    doc = data.interpretation or {}
+    return [(str(f["rule"]), str(f["title"]) + (" [unconfirmed]" if f.get("unconfirmed") else ""),
+             [str(x) for x in f.get("evidence", [])], str(f.get("citation", "")))
+            for f in doc.get("fired", []) if not f.get("muscle")]
+
+
+def muscle_findings(data: RunData) -> dict[str, str]:
+    """Needle EMG finding per examined muscle (denervation, neurogenic, myopathic)."""
+    doc = data.interpretation or {}
+    return {m: ", ".join(v) for m, v in (doc.get("muscles") or {}).items()}
+

@@ -116,6 +116,8 @@ def section_of(data: RunData, m: dict[str, Any]) -> str:
         for operand in (step.get("distal"), step.get("proximal")):
             if operand:
                 return section_of(data, {"name": "", "step_id": str(operand).split(".")[0]})
+    if step.get("kind") == "needle":  # every needle quantity, in a composite study too
+        return "needle"
     measure = MEASURE_SECTIONS.get(str(step.get("measure", "")))
     if measure:
         return measure
