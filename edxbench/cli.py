@@ -65,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--answers", type=Path, default=None,
                         help="YAML/JSON file of prompt id → answer for headless runs")
 
+    attach = sub.add_parser("attach", parents=[common],
+                            help="open the app on a live run (its engine host outlived the "
+                                 "terminal); control if free, else watch")
+    attach.add_argument("run_id", nargs="?", default=None,
+                        help="run id or a unique prefix (default: the only live run)")
+    attach.add_argument("--watch", action="store_true", help="watch read-only")
+
     runs = sub.add_parser("runs", parents=[common], help="list stored runs")
     runs.add_argument("--json", action="store_true")
     runs.add_argument("--limit", type=int, default=50)
@@ -145,11 +152,14 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     db_path = (args.db or default_db_path()) if hasattr(args, "db") else default_db_path()
     if args.command is None:
+        from edxbench.live import app_factories
         from tui.app import EdxApp  # Textual is imported only when the app opens
 
         EdxApp(db_path=db_path, bench_profile=args.bench, fast=args.fast,
-               bench_config=args.bench_config).run()
+               bench_config=args.bench_config, **app_factories()).run()
         return 0
+    if args.command == "attach":
+        return _attach(args)
     if args.command == "run":
         return _run(args, db_path)
     if args.command == "runs":
@@ -210,11 +220,12 @@ def _run(args: argparse.Namespace, db_path: Path) -> int:
         raise LookupError("run needs --subject ID (a pseudonymous code; on the simulated "
                           "bench, one of `edxbench subjects`)")
     if not args.headless:
+        from edxbench.live import app_factories
         from tui.app import EdxApp
 
         EdxApp(db_path=db_path, bench_profile=args.bench, fast=args.fast,
                bench_config=args.bench_config, protocol_path=protocol_path,
-               subject_id=args.subject).run()
+               subject_id=args.subject, **app_factories()).run()
         return 0
     from edxbench.headless import run_headless
 
@@ -232,6 +243,20 @@ def _resume(args: argparse.Namespace, db_path: Path) -> int:
     return run_headless(None, None, db_path=db_path, answers=_load_answers(args.answers),
                         as_json=args.json, profile=args.bench, fast=args.fast,
                         bench_config=args.bench_config, resume_run_id=args.run_id)
+
+
+def _attach(args: argparse.Namespace) -> int:
+    """The app, opened straight onto a live run (of `--db` only, when given)."""
+    from edxbench.live import app_factories
+    from edxbench.live.client import find_live_run
+
+    info = find_live_run(args.run_id, args.db)
+    from tui.app import EdxApp
+
+    app = EdxApp(db_path=Path(info["db"]), **app_factories())
+    app.attach_on_start = (info["run_id"], args.watch)  # type: ignore[attr-defined]
+    app.run()
+    return 0
 
 
 def _load_answers(path: Path | None) -> dict[str, Any]:

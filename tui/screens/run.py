@@ -57,7 +57,12 @@ class RunScreen(Screen[None]):
         Binding("ctrl+x", "abort", "Abort", priority=True),
         Binding("v", "review_run", "Review run"),
         Binding("escape", "leave", "New study"),
+        Binding("p,f7", "pause", "Pause"),
+        Binding("t", "take_control", "Take control", show=False),
     ]
+
+    # (socket, watch): attach to a live run in an engine host instead of starting one
+    attach_to: tuple[str, bool] | None = None
 
     def __init__(self, protocol: ProtocolEntry, subject_id: str,
                  resume_run_id: str | None = None) -> None:
@@ -121,7 +126,12 @@ class RunScreen(Screen[None]):
     def run_engine(self) -> None:
         session = None
         try:
-            if self.resume_run_id is not None:
+            if self.attach_to is not None:
+                from edxbench.live.client import connect  # the host's client, when needed
+
+                path, watch = self.attach_to
+                session = connect(path, watch=watch, subscribers=[self._sink])
+            elif self.resume_run_id is not None:
                 session = self.edx.open_resume(self.resume_run_id, prompter=self.prompter,
                                                subscribers=[self._sink])
             else:
@@ -133,6 +143,10 @@ class RunScreen(Screen[None]):
             elif self._stop_requested.is_set():
                 session.run.request_stop()
             session.run.execute()
+            if self.is_live and not session.ended and not self._detached:
+                self.post_message(EngineFailed(
+                    "Lost the link to the run's engine host",
+                    "the run may still be live: re-attach from the start screen (r)"))
         except Exception as exc:
             self.log.error(traceback.format_exc())
             self.post_message(EngineFailed(type(exc).__name__, str(exc) or repr(exc)))
@@ -149,6 +163,46 @@ class RunScreen(Screen[None]):
 
     def on_session_opened(self, message: SessionOpened) -> None:
         self.session = message.session
+        remote = getattr(message.session, "prompter", None)
+        if remote is not None:  # a run in an engine host is answered through its client
+            self.prompter = remote
+
+    @property
+    def is_live(self) -> bool:
+        """The run lives in an engine host (edxbench.live), not on this app's thread."""
+        return hasattr(self.session, "watching")
+
+    @property
+    def _detached(self) -> bool:
+        return getattr(self, "_detach_requested", False)
+
+    def detach(self) -> None:
+        """Leave a live run: it keeps waiting at its step for any terminal to re-attach."""
+        if self.is_live:
+            self._detach_requested = True
+            self.session.close()
+
+    def _watching(self) -> bool:
+        """True (after saying so) when another terminal holds control of a live run."""
+        if not (self.is_live and self.session.watching):
+            return False
+        with contextlib.suppress(NoMatches):
+            self.query_one(NoticePanel).add_notice(
+                "warning", "watching — control held by another terminal (t takes control "
+                           "once it is free)")
+        return True
+
+    def action_pause(self) -> None:
+        """Pause after the current instrument action; the run then asks how to go on."""
+        if not self.active or self.session is None or self._watching():
+            return
+        self.session.run.request_pause()
+        self.query_one(NoticePanel).add_notice(
+            "warning", "Pause requested: the run waits after the current action.")
+
+    def action_take_control(self) -> None:
+        if self.active and self.is_live and self.session.watching:
+            self.session.run.take_control()
 
     async def on_engine_event(self, message: EngineEvent) -> None:
         """Show an event; a display bug becomes a notice, never a crash mid-study."""
@@ -289,7 +343,7 @@ class RunScreen(Screen[None]):
 
     def action_stop(self) -> None:
         """Finish gracefully: the engine ends after the current action."""
-        if not self.active or self._stop_requested.is_set():
+        if not self.active or self._stop_requested.is_set() or self._watching():
             return
         self._stop_requested.set()
         self.query_one(NoticePanel).add_notice("warning", "Stop requested.")
@@ -299,7 +353,7 @@ class RunScreen(Screen[None]):
             self.prompter.cancel()  # a waiting prompt would otherwise hold the stop forever
 
     def action_abort(self) -> None:
-        if not self.active:
+        if not self.active or self._watching():
             return
 
         def confirmed(yes: bool | None) -> None:
@@ -314,6 +368,9 @@ class RunScreen(Screen[None]):
         """No questions: used after confirmation and on hang-up or quit."""
         if not self.active:
             return
+        if self.is_live and (self.edx.hung_up or self.session.watching):
+            self.detach()  # a dropped terminal leaves a live run waiting at its step
+            return
         first = not self._abort_requested.is_set()
         self._abort_requested.set()
         if self.session is not None:
@@ -324,8 +381,12 @@ class RunScreen(Screen[None]):
                 self.query_one(NoticePanel).add_notice("warning", "Abort requested.")
 
     def on_unmount(self) -> None:
-        """However the app goes away, a blocked engine thread must be released."""
-        self.abort_now()
+        """However the app goes away, a blocked engine thread must be released; a live run
+        in an engine host is left waiting instead."""
+        if self.is_live:
+            self.detach()
+        else:
+            self.abort_now()
 
     def action_review_run(self) -> None:
         if self.run_id is not None:

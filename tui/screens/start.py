@@ -53,7 +53,17 @@ class StartScreen(Screen[None]):
         Binding("l,f2", "runs", "Past runs"),
         Binding("i,f6", "interrupted", "Interrupted"),
         Binding("b,f3", "bench", "Bench"),
+        Binding("r,f9", "reattach", "Re-attach", show=False),
+        Binding("w", "reattach(True)", "Watch", show=False),
     ]
+
+    class Live(Message):
+        """Runs whose engine host answers (edxbench.live), for this database."""
+
+        def __init__(self, runs: list[dict[str, Any]], error: str = "") -> None:
+            super().__init__()
+            self.runs = runs
+            self.error = error
 
     class Loaded(Message):
         def __init__(self, protocols: list[ProtocolEntry], subjects: list[str],
@@ -73,6 +83,7 @@ class StartScreen(Screen[None]):
         super().__init__()
         self.protocols: list[ProtocolEntry] = []
         self.interrupted: list[str] = []
+        self.live: list[dict[str, Any]] = []
 
     @property
     def edx(self) -> EdxApp:
@@ -92,6 +103,7 @@ class StartScreen(Screen[None]):
                 yield Button("Start run (F5)", variant="primary", id="start")
         yield Static(id="start-message")
         yield Static(id="start-interrupted")
+        yield OptionList(id="live-runs", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -101,10 +113,73 @@ class StartScreen(Screen[None]):
         # that would otherwise hold the GIL while the screen is being drawn.
         self.call_after_refresh(self._load)
         self.call_after_refresh(self._find_interrupted)
+        live = self.query_one("#live-runs", OptionList)
+        live.display = False
+        live.styles.height = "auto"
+        live.styles.max_height = 6
+        live.border_title = "live runs — r re-attaches, w watches"
+        self.call_after_refresh(self._find_live)
 
     def on_screen_resume(self) -> None:
         """Back from a run or the list: start over at the protocol list, where keys work."""
         self.query_one("#protocols", OptionList).focus()
+        self._find_live()
+
+    # ---- live runs: studies whose engine host outlived their terminal ------------------
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="start-live")
+    def _find_live(self) -> None:
+        try:
+            from edxbench.live.client import live_runs  # only the socket scan, no engine
+
+            self.post_message(self.Live(live_runs(self.edx.db_path)))
+        except Exception as exc:
+            self.post_message(self.Live([], f"Could not list live runs: {exc}"))
+
+    def on_start_screen_live(self, message: Live) -> None:
+        self.live = message.runs
+        listing = self.query_one("#live-runs", OptionList)
+        listing.set_options(Option(
+            f"{r['protocol_title']} · {r['subject_id']} · {r['run_id'][:8]} · at "
+            f"'{r['step']}' · {'a terminal holds control' if r['controlled'] else 'waiting'}",
+            id=r["run_id"]) for r in self.live)
+        if self.live:
+            listing.highlighted = 0
+        listing.display = bool(self.live)
+        if message.error:
+            self.say(message.error, error=True)
+        request = getattr(self.edx, "attach_on_start", None)
+        if request is not None:  # `edxbench attach RUN [--watch]`
+            self.edx.attach_on_start = None
+            run_id, watch = request
+            match = [r for r in self.live if r["run_id"] == run_id]
+            if match:
+                self.attach(match[0], watch)
+            else:
+                self.say(f"Run {run_id[:8]} is no longer live.", error=True)
+
+    @on(OptionList.OptionSelected, "#live-runs")
+    def _live_chosen(self) -> None:
+        self.action_reattach()
+
+    def action_reattach(self, watch: bool = False) -> None:
+        """Open the run screen on the highlighted live run: control if free, else watch."""
+        if not self.live:
+            self.say("No live runs to re-attach to.")
+            return
+        index = self.query_one("#live-runs", OptionList).highlighted or 0
+        self.attach(self.live[min(index, len(self.live) - 1)], watch)
+
+    def attach(self, info: dict[str, Any], watch: bool = False) -> None:
+        from pathlib import Path
+
+        from tui.data import ProtocolEntry
+        from tui.screens.run import RunScreen
+
+        screen = RunScreen(ProtocolEntry(info["protocol_id"], info["protocol_title"], Path()),
+                           info["subject_id"])
+        screen.attach_to = (info["socket"], watch)
+        self.app.push_screen(screen)
 
     @work(thread=True, exit_on_error=False, group="start-load")
     def _load(self) -> None:
