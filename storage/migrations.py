@@ -155,6 +155,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX interpretations_run ON interpretations(run_id, id);
     """,
+    # 6: a run's trace list without touching the sample blobs (covering index): opening a
+    # run read every trace row of the database before (no index on traces.run_id).
+    """
+    CREATE INDEX traces_run ON traces(run_id, step_row, idx, role, site, current_mA,
+                                      pulse_width_ms, sample_rate, n_samples);
+    """,
 )
 
 
