@@ -610,10 +610,15 @@ class Run:
         return measures
 
     def _pace(self, rate_hz: float) -> None:
-        """Stimuli no faster than the protocol's rate, on the bench's clock."""
-        if self._last_stimulus is None:
+        """Stimuli no faster than the protocol's rate, on the bench's clock.
+
+        The stimulator's own record counts too: a pulse whose sweep then failed (a fault
+        the operator retries) was still delivered, and the retry must wait for it."""
+        delivered = getattr(getattr(self.bench, "stimulator", None), "last_stimulus_at", None)
+        stamps = [t for t in (self._last_stimulus, delivered) if t is not None]
+        if not stamps:
             return
-        wait = 1.0 / rate_hz - (self.clock.now() - self._last_stimulus)
+        wait = 1.0 / rate_hz - (self.clock.now() - max(stamps))
         if wait > 0:
             self.clock.sleep(wait)
 

@@ -62,6 +62,7 @@ class ConstantCurrentStimulator:
         self.channel = channel
         self.last_stimulus_at: float | None = None
         self.last_settings: PulseSettings | None = None
+        self._set_up = False  # the generator holds our pulse set-up (lost on a restart)
         self._safe(self._connect)
 
     # --- safety ---------------------------------------------------------------
@@ -115,7 +116,9 @@ class ConstantCurrentStimulator:
         """Run `action`; on any error force the output off, then re-raise."""
         try:
             return action(*args, **kwargs)
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, InstrumentError):
+                self._set_up = False  # it may have restarted: program it again before a pulse
             self.force_off()
             raise
 
@@ -133,6 +136,7 @@ class ConstantCurrentStimulator:
         try:
             self.output_off()
         except InstrumentError:
+            self._set_up = False  # the link failed: the instrument may have restarted
             with contextlib.suppress(Exception):
                 self.generator.reconnect(is_33500, "Keysight 33500B/33600A generator")
                 self.output_off()
@@ -150,6 +154,14 @@ class ConstantCurrentStimulator:
         g.set_low(0.0, c)
         g.set_triggered_burst(1, c)
         g.check_errors("stimulator set-up")
+        self._set_up = True
+
+    def _ensure_set_up(self) -> None:
+        """After a lost link, check it is still the same kind of generator (*IDN?) and
+        program the set-up again (output off first) before the next pulse."""
+        if not self._set_up:
+            self.generator.identify(is_33500, "Keysight 33500B/33600A generator")
+            self._connect()
 
     def deliver(self, current_mA: float, pulse_width_ms: float) -> PulseSettings:
         """One pulse: checked, programmed, read back, output on just for it, then off."""
@@ -157,6 +169,7 @@ class ConstantCurrentStimulator:
         return self._safe(self._deliver, current_mA, pulse_width_ms)
 
     def _deliver(self, current_mA: float, pulse_width_ms: float) -> PulseSettings:
+        self._ensure_set_up()
         g, c = self.generator, self.channel
         volts = current_mA / self.mA_per_volt
         g.set_pulse_width(pulse_width_ms * 1e-3, c)
@@ -183,6 +196,7 @@ class ConstantCurrentStimulator:
 
     def _deliver_train(self, current_mA: float, pulse_width_ms: float, rate_hz: float,
                        count: int, wait_done: Callable[[], None]) -> PulseSettings:
+        self._ensure_set_up()
         g, c = self.generator, self.channel
         volts = current_mA / self.mA_per_volt
         try:
