@@ -10,6 +10,7 @@ the check's outcome, pass or fail.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,6 +27,7 @@ from engine.protocol import BenchCheckStep
 from engine.reference import ReferenceEntry, flagged
 from engine.yamlsource import Mark, SourceError, load_yaml_file
 from instruments.bench import SweepSettings
+from instruments.errors import InstrumentError
 from instruments.fixture_link import connect_fixture, disconnect_fixture, probe_channel
 from instruments.sweep import Sweep
 
@@ -185,9 +187,12 @@ def run_bench_check(run: Run, seq: int, step: BenchCheckStep, started: str) -> e
     connect_fixture(run.bench, FIXTURE_MODES[step.check], *fixture.values())
     try:
         sweep, values, measures = _capture_and_measure(run, step, fixture)
-    finally:
+    except BaseException:
         run.bench.all_outputs_off()
-        disconnect_fixture(run.bench)
+        with contextlib.suppress(InstrumentError):  # the first error is the one to report
+            disconnect_fixture(run.bench)
+        raise
+    disconnect_fixture(run.bench)
     measures["fixture"] = fixture
     run._emit(ev.SweepRecorded(run.run_id, seq, step.id, "final", step.check, sweep, measures,
                                step.current_mA))

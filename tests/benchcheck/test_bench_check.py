@@ -162,3 +162,22 @@ def test_cli_bench_check_and_show(tmp_path: Path, capsys) -> None:
     assert shown["outcome"] == "pass" and len(shown["checks"]) == 7
     assert main(["runs", "--db", db]) == 0
     assert "bench-check" in capsys.readouterr().out
+
+
+def test_an_instrument_fault_mid_check_is_retried_and_the_check_completes(tmp_path: Path
+                                                                          ) -> None:
+    from engine.prompts import HeadlessPrompter
+
+    db_path = tmp_path / "runs.sqlite"
+    notices: list[ev.Notice] = []
+    session = open_bench_check(
+        "sim", db_path=db_path, fast=True, protocol=BENCH / "amplifier.yaml",
+        prompter=HeadlessPrompter({"gain.fault": "retry"}),
+        subscribers=[lambda e: notices.append(e) if isinstance(e, ev.Notice) else None])
+    session.bench.subject_link.inject_fault("scope", "drop", 1, 0, "WAV:DATA")
+    result = execute_bench_check(session, db_path)
+    assert result.status == "completed" and result.outcome == "pass", result.summary
+    errors = [n.text for n in notices if n.level == "error"]
+    assert len(errors) == 1 and "scope" in errors[0]
+    run = get_run(open_database(db_path), result.run_id)
+    assert len(run["traces"]) == 2  # the broken capture is not stored
