@@ -146,6 +146,11 @@ def test_study_runs_record_the_latest_bench_check_of_their_bench(tmp_path: Path,
     shown = capsys.readouterr().out
     assert f"bench check: FAIL (run {failed.run_id[:8]}" in shown
     assert "not passed: gain" in shown
+    from edxbench.reports.model import load_run
+    from edxbench.reports.sections import provenance_fields
+
+    fields = dict(provenance_fields(load_run(open_database(db_path), newest["id"])))
+    assert fields["Bench check"].startswith(f"FAIL (run {failed.run_id[:8]}")
 
 
 def test_cli_bench_check_and_show(tmp_path: Path, capsys) -> None:
