@@ -186,6 +186,10 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return 0
     if args.command == "bench" and args.bench_command in ("check", "show"):
         return _bench(args, db_path)
+    if args.command == "bench":
+        if args.bench_command is None:
+            parser.parse_args(["bench", "--help"])  # prints the actions and exits
+        return _bench(args, db_path)
     if args.command == "audit" and args.audit_command == "verify":
         return _audit_verify(db_path)
     parser.print_help()
