@@ -184,8 +184,6 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         for name in available_subjects():
             print(name)
         return 0
-    if args.command == "bench" and args.bench_command in ("check", "show"):
-        return _bench(args, db_path)
     if args.command == "bench":
         if args.bench_command is None:
             parser.parse_args(["bench", "--help"])  # prints the actions and exits
