@@ -205,3 +205,60 @@ def test_host_refuses_bad_input_in_one_line(runtime: Path, tmp_path: Path) -> No
     with pytest.raises(LookupError, match="no live run"):
         find_live_run(None)
     assert list(runtime.iterdir()) == []
+
+
+def test_killed_host_leaves_a_resumable_run_and_a_stale_socket_is_swept(
+        host: dict, runtime: Path, tmp_path: Path) -> None:
+    first = Terminal(host["socket"])
+    while (asked := first.next(ev.PromptRequested)).prompt.id != "wrist.placed":
+        first.live.prompter.answer(asked.prompt.id, asked.prompt.default)
+    os.kill(host["pid"], signal.SIGKILL)  # power loss, kill -9: no clean-up at all
+    assert host_gone(host["pid"])
+    first.thread.join(5)
+    assert not first.live.ended  # the link dropped; the run did not end
+    assert Path(host["socket"]).exists()
+    assert live_runs() == [] and not Path(host["socket"]).exists()
+
+    again = start_host(db_path=tmp_path / "edx.db", resume_run_id=host["run_id"][:8],
+                       fast=True)
+    try:
+        resumed = Terminal(again["socket"])
+        assert resumed.next(ev.RunStarted).resumed
+        while not isinstance(resumed.seen[-1], ev.RunFinished):
+            event = resumed.next(ev.PromptRequested | ev.RunFinished)
+            if isinstance(event, ev.PromptRequested):
+                prompt = event.prompt
+                resumed.live.prompter.answer(
+                    prompt.id, "accept" if prompt.kind == "review" else prompt.default)
+        resumed.thread.join(10)
+        assert resumed.result.status == "completed"
+        asked = [e.prompt.id for e in resumed.seen if isinstance(e, ev.PromptRequested)]
+        assert asked[0] == "resume"
+        assert not [p for p in asked if p.startswith(("checklist.", "skin", "electrodes"))]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(again["pid"], signal.SIGTERM)
+    assert host_gone(again["pid"])
+    stored = get_run(open_database(tmp_path / "edx.db"), host["run_id"])
+    assert stored is not None and stored["status"] == "completed"
+    assert all(s["status"] == "done" for s in stored["steps"])
+
+
+def test_runtime_directory_open_to_others_is_refused(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from edxbench.live.paths import runtime_dir
+
+    shared = tmp_path / "rt"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    monkeypatch.setenv("EDXBENCH_RUNTIME_DIR", str(shared))
+    with pytest.raises(SessionError, match="mode 0700"):
+        runtime_dir()
+
+
+def test_attach_without_a_live_run_says_so_in_one_line(runtime: Path, cli: Any,
+                                                       tmp_path: Path) -> None:
+    done = cli("attach", "--db", str(tmp_path / "edx.db"),
+               env={"EDXBENCH_RUNTIME_DIR": str(runtime)})
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "no live run" in done.stderr
