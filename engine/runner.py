@@ -380,6 +380,7 @@ class Run:
             self._emit(ev.Notice(self.run_id, "info", f"{step.title}: restarted from its "
                                  "beginning at the operator's request"))
             return None
+        self.bench.all_outputs_off()  # nothing stimulates while the run waits
         self._emit(ev.RunPaused(self.run_id, seq, step.id, self._attempt_sweeps))
         kept = (f" The {self._attempt_sweeps} sweep(s) recorded in it so far are not kept."
                 if self._attempt_sweeps else "")

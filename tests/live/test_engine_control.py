@@ -49,6 +49,7 @@ class Tap:
         self.events: list[ev.Event] = []
         self.step_id, self.nth = step_id, nth_sweep
         self.action: Callable[[], None] | None = None
+        self.bench: Any = None
         self._seen = 0
 
     def __call__(self, event: ev.Event) -> None:
@@ -66,6 +67,7 @@ def execute(db_path: Path, tap: Tap, operator: Operator, act: str) -> tuple[Any,
     session = open_session(MEDIAN, "normal-adult", db_path=db_path, prompter=operator,
                            subscribers=[tap], fast=True)
     run = session.run
+    tap.bench = session.bench
     tap.action = {"pause": run.request_pause, "repeat": run.request_repeat,
                   "skip": lambda: run.request_skip("electrode fell off")}[act]
     operator.hooks = {k: (run.request_abort if v == "abort" else v)
@@ -82,7 +84,11 @@ def execute(db_path: Path, tap: Tap, operator: Operator, act: str) -> tuple[Any,
 
 def test_pause_waits_after_the_sweep_and_resume_restarts_the_step(db_path: Path) -> None:
     tap = Tap("wrist", nth_sweep=2)
-    result, stored = execute(db_path, tap, Operator({"wrist.paused": "resume"}), "pause")
+    outputs: list[bool] = []
+    operator = Operator({"wrist.paused": "resume"}, {"wrist.paused": lambda: outputs.append(
+        tap.bench.generator.output_is_on(tap.bench.stimulator.channel))})
+    result, stored = execute(db_path, tap, operator, "pause")
+    assert outputs == [False]  # asked while paused: stimulator output off
     assert result.status == "completed", result.reason
     paused = tap.of(ev.RunPaused)
     assert [(p.step_id, p.discarded) for p in paused] == [("wrist", 2)]
