@@ -334,9 +334,19 @@ def load_subject(path: Path) -> Subject:
     )
 
 
+def is_catalogue(path: Path) -> bool:
+    """A file about the subjects (a top-level `subjects:` table, e.g. expected-findings.yaml),
+    kept beside them but not itself a subject."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return any(line.startswith("subjects:") for line in text.splitlines())
+
+
 def available_subjects(subject_dir: Path | None = None) -> list[str]:
     directory = Path(subject_dir) if subject_dir else DEFAULT_SUBJECT_DIR
-    return sorted(p.stem for p in directory.glob("*.yaml"))
+    return sorted(p.stem for p in directory.glob("*.yaml") if not is_catalogue(p))
 
 
 def find_subject(subject_id: str, subject_dir: Path | None = None) -> Subject:
