@@ -208,6 +208,7 @@ class Run:
             self.bench.all_outputs_off()
             return RunResult(self.run_id, "failed", f"could not start the run: {exc}")
         try:
+            self._warn_unvalidated_bench()
             self._confirm_resume()
             for seq, step in enumerate(self.protocol.steps):
                 if step.group == "cleanup" or seq in self._done:
@@ -259,6 +260,18 @@ class Run:
             except Exception as exc:
                 self._emit(ev.Notice(self.run_id, "warning",
                                      f"interpretation not delivered: {exc}"))
+
+    def _warn_unvalidated_bench(self) -> None:
+        """A study on a bench whose latest check did not pass says so at the start, where
+        the operator sees it and the run's notices keep it (never checked: provenance only)."""
+        check = self.bench_check
+        if (check is None or self.protocol.study_kind == "bench"
+                or check.get("outcome") in ("pass", "none")):
+            return
+        self._emit(ev.Notice(self.run_id, "warning", (
+            f"the latest bench check of profile '{self.bench_profile}' did not pass "
+            f"({check.get('outcome')}, run {str(check.get('run_id', ''))[:8]}): "
+            "`edxbench bench show` lists what failed")))
 
     def _confirm_resume(self) -> None:
         """A resumed run re-runs its interrupted step only after the operator says so."""

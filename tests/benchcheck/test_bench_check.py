@@ -22,7 +22,7 @@ from engine import events as ev
 from engine.paths import protocols_dir
 from instruments.fixture_link import miscalibrate
 from storage.database import open_database
-from storage.queries import get_run, latest_bench_check, list_runs
+from storage.queries import get_run, latest_bench_check, list_runs, run_notices
 
 BENCH = protocols_dir() / "bench"
 
@@ -138,6 +138,11 @@ def test_study_runs_record_the_latest_bench_check_of_their_bench(tmp_path: Path,
     failed = execute_bench_check(session, db_path)
     recorded = study()
     assert recorded["run_id"] == failed.run_id and recorded["outcome"] == "fail"
+    db = open_database(db_path)
+    first, second = reversed(list_runs(db, protocol_id="median-motor"))
+    warned = [n["text"] for n in run_notices(db, second["id"]) if n["level"] == "warning"]
+    assert any(f"did not pass (fail, run {failed.run_id[:8]})" in w for w in warned)
+    assert not any("bench check" in n["text"] for n in run_notices(db, first["id"]))
     assert recorded["checks"] == {"gain": "fail", "noise": "pass"}
     capsys.readouterr()
     assert main(["show", recorded["run_id"][:8], "--db", str(db_path)]) == 0
