@@ -18,7 +18,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
+
+from tui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from tui.app import EdxApp
@@ -62,7 +64,7 @@ class BenchScreen(Screen[None]):
         yield DataTable(id="bench-instruments", cursor_type="row")
         with VerticalScroll(id="bench-settings-box"):
             yield Static(id="bench-settings")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#bench-instruments", DataTable)

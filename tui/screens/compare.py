@@ -16,9 +16,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from tui.braille import auto_y_range
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.measurements_table import MeasurementsTable
 from tui.widgets.run_summary import STATUS_STYLES
 from tui.widgets.runs_table import short_time
@@ -103,7 +104,7 @@ class CompareScreen(Screen[None]):
                     yield TracePlot(id=f"{side}-plot", classes="compare-plot")
                     yield MeasurementsTable(id=f"{side}-measurements",
                                             classes="compare-measurements")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         for side in SIDES:

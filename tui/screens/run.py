@@ -18,13 +18,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
 from engine import events as ev
 from engine.prompts import AnswerError, ChannelPrompter
 from tui.measures import provisional_values
 from tui.messages import EngineEvent, EngineFailed, EngineStopped, SessionOpened
 from tui.screens.confirm import ConfirmScreen
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.measurements_table import MeasurementsTable
 from tui.widgets.notice_panel import NoticePanel
 from tui.widgets.prompt_form import PromptForm
@@ -104,7 +105,7 @@ class RunScreen(Screen[None]):
         yield PromptForm(id="prompt")
         yield RunSummary(id="summary")
         yield NoticePanel(id="notices")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = f"{self.protocol.title} · {self.subject_id}"

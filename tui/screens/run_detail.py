@@ -18,12 +18,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from tui.data import MarkerSaved, current_markers
 from tui.markers import MARKER_NAMES, MARKERS, move_on_grid, value_at
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.reason import ReasonScreen
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.marker_panel import MarkerPanel, PendingMove
 from tui.widgets.measurements_table import MeasurementsTable
 from tui.widgets.run_summary import STATUS_STYLES
@@ -76,27 +77,37 @@ class RunDetailScreen(Screen[None]):
     ]
 
     class Loaded(Message):
-        def __init__(self, run: dict[str, Any] | None, error: str = "") -> None:
+        def __init__(self, run_id: str, run: dict[str, Any] | None, error: str = "",
+                     first_trace: Any = None) -> None:
             super().__init__()
+            self.run_id = run_id
             self.run = run
             self.error = error
+            self.first_trace = first_trace  # read with the run: one message, one paint
 
     class TraceLoaded(Message):
-        def __init__(self, index: int, trace: Any, error: str = "") -> None:
+        def __init__(self, run_id: str, index: int, trace: Any, error: str = "") -> None:
             super().__init__()
+            self.run_id = run_id
             self.index = index
             self.trace = trace
             self.error = error
 
     class MarkersStored(Message):
-        def __init__(self, index: int, saved: list[MarkerSaved], error: str = "") -> None:
+        def __init__(self, run_id: str, index: int, saved: list[MarkerSaved],
+                     error: str = "") -> None:
             super().__init__()
+            self.run_id = run_id
             self.index = index
             self.saved = saved
             self.error = error
 
     def __init__(self, run_id: str) -> None:
         super().__init__()
+        self._forget(run_id)
+
+    def _forget(self, run_id: str) -> None:
+        """Everything that belongs to one run; late worker messages carry their run id."""
         self.run_id = run_id
         self.run: dict[str, Any] | None = None
         self.traces: list[dict[str, Any]] = []
@@ -109,7 +120,6 @@ class RunDetailScreen(Screen[None]):
         self._stored_note = ""
         self.saving = False
         self.prefetching = False  # the app may start fetch_now before the screen mounts
-        self._first_trace_coming = False
 
     @property
     def edx(self) -> EdxApp:
@@ -124,7 +134,7 @@ class RunDetailScreen(Screen[None]):
                 yield TracePlot(id="detail-plot")
                 yield MarkerPanel(id="detail-markers")
                 yield MeasurementsTable(id="detail-measurements")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         steps = self.query_one("#detail-steps", DataTable)
@@ -142,37 +152,47 @@ class RunDetailScreen(Screen[None]):
         self.fetch_now()
 
     def fetch_now(self) -> None:
-        """Blocking (worker threads only): the run, then at once its first trace, so the
-        screen is complete after one round trip instead of two."""
+        """Blocking (worker threads only): the run and its first trace, posted together so
+        the screen lays out and paints once."""
+        run_id = self.run_id
         try:
-            run = self.edx.source.run(self.run_id)
+            run = self.edx.source.run(run_id)
         except Exception as exc:
-            self.post_message(self.Loaded(None, f"Could not load run {self.run_id}: {exc}"))
+            self.post_message(self.Loaded(run_id, None, f"Could not load run {run_id}: {exc}"))
             return
         if run is None:
-            self.post_message(self.Loaded(None, f"Run {self.run_id} is not in the database."))
+            self.post_message(self.Loaded(run_id, None, f"Run {run_id} is not in the database."))
             return
         traces = list(run.get("traces") or [])
-        self._first_trace_coming = bool(traces)
-        self.post_message(self.Loaded(run))
+        first, error = None, ""
         if traces:
-            self._load_trace(0, traces[0].get("id"))
+            try:
+                first = self.edx.source.trace(traces[0].get("id"))
+            except Exception as exc:
+                error = f"Could not load trace: {exc}"
+        self.post_message(self.Loaded(run_id, run, first_trace=first))
+        if traces and first is None:
+            self.post_message(self.TraceLoaded(run_id, 0, None, error or
+                                               f"trace {traces[0].get('id')} is not stored"))
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="detail-trace")
-    def _fetch_trace(self, index: int, trace_id: Any) -> None:
-        self._load_trace(index, trace_id)
+    def _fetch_trace(self, run_id: str, index: int, trace_id: Any) -> None:
+        self._load_trace(run_id, index, trace_id)
 
-    def _load_trace(self, index: int, trace_id: Any) -> None:
+    def _load_trace(self, run_id: str, index: int, trace_id: Any) -> None:
         try:
             trace = self.edx.source.trace(trace_id)
             if trace is None:
                 raise LookupError(f"trace {trace_id} is not in the database")
         except Exception as exc:
-            self.post_message(self.TraceLoaded(index, None, f"Could not load trace: {exc}"))
+            self.post_message(self.TraceLoaded(run_id, index, None,
+                                               f"Could not load trace: {exc}"))
             return
-        self.post_message(self.TraceLoaded(index, trace))
+        self.post_message(self.TraceLoaded(run_id, index, trace))
 
     def on_run_detail_screen_loaded(self, message: Loaded) -> None:
+        if message.run_id != self.run_id:
+            return  # a run this reused screen no longer shows
         info = self.query_one("#detail-info", Static)
         if message.run is None:
             info.update(Text(message.error, style="bold red"))
@@ -199,6 +219,8 @@ class RunDetailScreen(Screen[None]):
         self._fill_measurements(0)
 
         self.traces = list(run.get("traces") or [])
+        if message.first_trace is not None:
+            self._trace_cache[0] = message.first_trace
         self.stored_edits = list(run.get("marker_edits") or [])
         self._trace_titles = titles
         if self.traces:
@@ -231,12 +253,12 @@ class RunDetailScreen(Screen[None]):
         plot.border_subtitle = str(self._trace_titles.get(meta.get("step_id"), ""))
         if self.trace_index in self._trace_cache:
             self._plot(self._trace_cache[self.trace_index])
-        elif self.trace_index == 0 and self._first_trace_coming:
-            self._first_trace_coming = False  # fetch_now is already reading it
         else:
-            self._fetch_trace(self.trace_index, meta.get("id"))
+            self._fetch_trace(self.run_id, self.trace_index, meta.get("id"))
 
     def on_run_detail_screen_trace_loaded(self, message: TraceLoaded) -> None:
+        if message.run_id != self.run_id:
+            return
         if message.trace is None:
             self.query_one(TracePlot).clear()
             self.notify(message.error, severity="error")
@@ -338,26 +360,29 @@ class RunDetailScreen(Screen[None]):
         def answered(reason: str | None) -> None:
             if reason:
                 self.saving = True
-                self._save_markers(index, trace_id, pending, reason)
+                self._save_markers(self.run_id, index, trace_id, pending, reason)
 
         self.app.push_screen(ReasonScreen(
             f"Store the moved marker ({moves}) and re-measure this trace. Why was the "
             "automatic placement wrong?", "e.g. onset placed on stimulus artefact"), answered)
 
     @work(thread=True, exit_on_error=False, group="detail-markers")
-    def _save_markers(self, index: int, trace_id: Any, pending: list[PendingMove],
+    def _save_markers(self, run_id: str, index: int, trace_id: Any, pending: list[PendingMove],
                       reason: str) -> None:
         saved: list[MarkerSaved] = []
         try:
             for move in pending:
-                saved.append(self.edx.source.save_marker_edit(self.run_id, int(trace_id),
+                saved.append(self.edx.source.save_marker_edit(run_id, int(trace_id),
                                                               move.marker, move.new_s, reason))
         except Exception as exc:
-            self.post_message(self.MarkersStored(index, saved, f"Marker edit not stored: {exc}"))
+            self.post_message(self.MarkersStored(run_id, index, saved,
+                                                 f"Marker edit not stored: {exc}"))
             return
-        self.post_message(self.MarkersStored(index, saved))
+        self.post_message(self.MarkersStored(run_id, index, saved))
 
     def on_run_detail_screen_markers_stored(self, message: MarkersStored) -> None:
+        if message.run_id != self.run_id:
+            return
         self.saving = False
         markers = self._markers.get(message.index)
         trace_id = self.traces[message.index].get("id")

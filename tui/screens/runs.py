@@ -18,9 +18,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import Checkbox, DataTable, Header, Input, Select, Static
 
 from tui.data import STATUSES, RunFilter
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ class RunsScreen(Screen[None]):
             yield Checkbox("abnormal only", id="runs-abnormal", compact=True)
         yield RunsTable(id="runs")
         yield Static(id="runs-page")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(RunsTable).focus()
