@@ -124,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     bcheck.add_argument("--fast", action="store_true",
                         help="simulated bench in fast time (no real-time pacing)")
 
+    serve = sub.add_parser("serve", parents=[common, bench],
+                           help="serve the terminal app in a browser on this machine only")
+    serve.add_argument("--port", type=int, default=8000,
+                       help="TCP port on 127.0.0.1 (default: 8000); reach it from elsewhere "
+                            "through an SSH tunnel, never by exposing it")
     audit = sub.add_parser("audit", help="check the tamper-evident audit log")
     asub = audit.add_subparsers(dest="audit_command", metavar="ACTION")
     asub.add_parser("verify", parents=[common], help="verify the audit hash chain")
@@ -188,6 +193,11 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if args.bench_command is None:
             parser.parse_args(["bench", "--help"])  # prints the actions and exits
         return _bench(args, db_path)
+    if args.command == "serve":
+        from edxbench.serve import serve
+
+        return serve(db_path=db_path, port=args.port, bench_profile=args.bench,
+                     bench_config=args.bench_config, fast=args.fast)
     if args.command == "audit" and args.audit_command == "verify":
         return _audit_verify(db_path)
     parser.print_help()
