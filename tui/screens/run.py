@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Header
 
@@ -119,9 +120,25 @@ class RunScreen(Screen[None]):
 
     # ---- the worker thread -------------------------------------------------------
 
+    class PromptTaken(Message):
+        """A prompt was answered (by this terminal or, in a live run, another one)."""
+
+        def __init__(self, prompt_id: str) -> None:
+            super().__init__()
+            self.prompt_id = prompt_id
+
     def _sink(self, event: Any) -> None:
         """Engine subscriber: runs on the engine thread, so it only posts."""
         self.post_message(EngineEvent(event))
+        if isinstance(event, ev.PromptAnswered):
+            self.post_message(self.PromptTaken(event.prompt_id))
+
+    def on_run_screen_prompt_taken(self, message: PromptTaken) -> None:
+        """A watching terminal drops the question once the controlling one answered it."""
+        form = self.query_one(PromptForm)
+        if form.prompt is not None and form.prompt.id == message.prompt_id:
+            form.clear()
+            self.refresh_bindings()
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="engine", name="engine")
     def run_engine(self) -> None:
