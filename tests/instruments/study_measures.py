@@ -1,7 +1,7 @@
 """Each study type run on the sim bench and measured with rustcore: configured vs recovered.
 
-Shared by the accuracy tests and by `python -m tests.instruments.study_measures`, which
-prints the table kept in instruments/ACCURACY.md.
+Shared by the accuracy tests and by `benchmarks/sim_accuracy.py`, which writes the table
+kept in instruments/ACCURACY.md.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from instruments.bench import Bench, SweepSettings
 from instruments.bench_config import load_bench_config
 from instruments.clock import FastClock
 from instruments.sim import SimBench
-from instruments.sim.subject_spec import SensoryRecording, find_subject
+from instruments.sim.subject_spec import MotorRecording, SensoryRecording, find_subject
 from instruments.sweep import Sweep, average_volts
 
 SENSORY = SweepSettings(window_ms=10, pretrigger_ms=1, sensitivity_mV_per_div=0.02)
@@ -82,16 +82,17 @@ def sensory_rows(bench: Bench, clock: FastClock) -> list[Row]:
         rec = subject.recording(nerve, place)
         assert isinstance(rec, SensoryRecording)
         m = snap(bench, clock, nerve, site, place)
+        amp_tol = max(0.15 * rec.snap_amplitude_uV, 3.0)
         name = f"SNAP {nerve}→{place} (16 averages)"
         rows += [
             Row(name, "peak latency ms", rec.peak_latency_ms, m["peak_ms"], "±0.10 ms",
                 within(m["peak_ms"], rec.peak_latency_ms, 0.10, 0.10)),
             Row(name, "onset latency ms", rec.onset_latency_ms, m["onset_ms"],
-                "−0.05/+0.25 ms (threshold detection is late by design)",
+                "−0.05/+0.25 ms (threshold crossing reads late; see above)",
                 within(m["onset_ms"], rec.onset_latency_ms, 0.05, 0.25)),
-            Row(name, "amplitude µV", rec.snap_amplitude_uV, m["amplitude_uV"], "±15 %",
-                within(m["amplitude_uV"], rec.snap_amplitude_uV, 0.15 * rec.snap_amplitude_uV,
-                       0.15 * rec.snap_amplitude_uV)),
+            Row(name, "amplitude µV", rec.snap_amplitude_uV, m["amplitude_uV"],
+                "±15 % or ±3 µV if larger (noise at the peak of a small SNAP)",
+                within(m["amplitude_uV"], rec.snap_amplitude_uV, amp_tol, amp_tol)),
         ]
     return rows
 
@@ -159,19 +160,51 @@ def h_reflex_rows(bench: Bench, clock: FastClock) -> list[Row]:
     ]
 
 
+def motor_rows(bench: Bench, clock: FastClock) -> list[Row]:
+    """Median motor (APB), normal-adult: wrist and elbow at supramaximal currents."""
+    bench.connect_subject("normal-adult")
+    rec = find_subject("normal-adult").recording("median", "APB")
+    assert isinstance(rec, MotorRecording)
+    bench.place_electrodes("median", "wrist", "APB")
+    wrist = rustcore_cmap(_stim(bench, clock, 40.0, 0.2, MOTOR))
+    bench.place_electrodes("median", "elbow", "APB")
+    elbow = rustcore_cmap(_stim(bench, clock, 60.0, 0.2, MOTOR))
+    distance = bench.measure_distance("median", "wrist", "elbow")
+    assert distance is not None
+    velocity = distance / (elbow["onset_ms"] - wrist["onset_ms"])
+    configured_v = rec.sites[1].segment.velocity_m_s  # type: ignore[union-attr]
+    name = "Motor median→APB, wrist 40 mA / elbow 60 mA"
+    return [
+        Row(name, "distal latency ms", rec.distal_latency_ms, wrist["onset_ms"], "±0.10 ms",
+            within(wrist["onset_ms"], rec.distal_latency_ms, 0.1, 0.1)),
+        Row(name, "CMAP amplitude mV", rec.cmap_amplitude_mV, wrist["amplitude_mV"], "±3 %",
+            within(wrist["amplitude_mV"], rec.cmap_amplitude_mV, 0.03 * rec.cmap_amplitude_mV,
+                   0.03 * rec.cmap_amplitude_mV)),
+        Row(name, "forearm velocity m/s", configured_v, velocity, "±2 m/s",
+            within(velocity, configured_v, 2, 2)),
+    ]
+
+
+def rustcore_cmap(sweep: Sweep) -> dict[str, float]:
+    r = rustcore.measure_sweep(sweep.volts(), sweep.sample_rate, sweep.t0)
+    return {"onset_ms": r["onset"] * 1e3, "amplitude_mV": r["neg_amplitude"] * 1e3}
+
+
 def rns_rows(bench: Bench, clock: FastClock) -> list[Row]:
     rows = []
     bench.connect_subject("myasthenia-gravis")
-    spec = find_subject("myasthenia-gravis").recording("median", "APB")
-    bench.place_electrodes("median", "wrist", "APB")
-    clock.sleep(5.0)
-    sweeps = bench.stimulate_train(40.0, 0.2, 3.0, 10, RNS)
-    s = sweeps[0]
-    r = rustcore.repetitive_stimulation(np.array([x.volts() for x in sweeps]),
-                                        s.sample_rate, s.t0)
-    rows.append(Row("RNS 3 Hz × 10, myasthenia-gravis APB", "decrement 4th %",
-                    spec.rns.decrement_pct, r["decrement_4th"], "±3 points",  # type: ignore[union-attr]
-                    within(r["decrement_4th"], spec.rns.decrement_pct, 3, 3)))  # type: ignore[union-attr]
+    for nerve, muscle in (("median", "APB"), ("ulnar", "ADM")):
+        spec = find_subject("myasthenia-gravis").recording(nerve, muscle)
+        bench.place_electrodes(nerve, "wrist", muscle)
+        clock.sleep(5.0)
+        sweeps = bench.stimulate_train(40.0, 0.2, 3.0, 10, RNS)
+        s = sweeps[0]
+        r = rustcore.repetitive_stimulation(np.array([x.volts() for x in sweeps]),
+                                            s.sample_rate, s.t0)
+        rows.append(Row(f"RNS 3 Hz × 10, myasthenia-gravis {muscle}", "decrement 4th %",
+                        spec.rns.decrement_pct, r["decrement_4th"],  # type: ignore[union-attr]
+                        "±3 points",
+                        within(r["decrement_4th"], spec.rns.decrement_pct, 3, 3)))  # type: ignore[union-attr]
     bench.connect_subject("lambert-eaton")
     rec = find_subject("lambert-eaton").recording("median", "APB")
     bench.place_electrodes("median", "wrist", "APB")
@@ -205,16 +238,4 @@ def rns_rows(bench: Bench, clock: FastClock) -> list[Row]:
 
 
 ALL: tuple[Callable[[Bench, FastClock], list[Row]], ...] = (
-    sensory_rows, csi_rows, f_wave_rows, h_reflex_rows, rns_rows)
-
-
-if __name__ == "__main__":
-    from tests.instruments.needle_measures import needle_rows
-
-    with sim_bench() as (bench, clock, _):
-        rows = [row for study in (*ALL, needle_rows) for row in study(bench, clock)]
-    print("| study | quantity | configured | recovered | error | tolerance | ok |")
-    print("|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r.study} | {r.quantity} | {r.configured:.3g} | {r.recovered:.3g} | "
-              f"{r.error:+.3g} | {r.tolerance} | {'yes' if r.ok else 'NO'} |")
+    motor_rows, sensory_rows, csi_rows, f_wave_rows, h_reflex_rows, rns_rows)
