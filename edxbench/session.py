@@ -17,6 +17,7 @@ import sqlite_utils
 from edxbench.errors import SessionError
 from engine import events as ev
 from engine.ownership import owner_alive
+from engine.paths import protocols_dir
 from engine.prompts import Prompter
 from engine.protocol import Protocol, load_protocol, load_protocol_text
 from engine.reference import load_references
@@ -99,7 +100,9 @@ def open_resume_session(
             raise SessionError(f"run {stored['id'][:8]} is {stored['status']}; only "
                                f"{', '.join(RESUMABLE)} runs can be resumed")
         protocol = load_protocol_text(stored["protocol_text"],
-                                      f"run {stored['id'][:8]} protocol")
+                                      f"run {stored['id'][:8]} protocol",
+                                      includes=stored["provenance"].get("protocol_includes"),
+                                      library=_library_of(stored["provenance"]))
     finally:
         db.conn.close()
     return open_session(protocol, stored["subject_id"], db_path=db_path, prompter=prompter,
@@ -116,6 +119,13 @@ def bench_check_provenance(db: sqlite_utils.Database, profile: str) -> dict[str,
     return {"run_id": latest["run_id"], "finished_at": latest["finished_at"],
             "status": latest["status"], "outcome": latest["outcome"],
             "checks": {c["step_id"]: c["outcome"] for c in latest["checks"]}}
+
+
+def _library_of(provenance: dict) -> Path:
+    """Where a stored run's protocol came from: runs stored before includes were kept
+    resolve their includes there (or in the shipped library if that folder is gone)."""
+    original = Path(provenance.get("protocol_path") or "")
+    return original.parent if original.parent.is_dir() and original.name else protocols_dir()
 
 
 def open_session(

@@ -215,6 +215,9 @@ class Protocol:
     path: Path
     text: str
     sha256: str
+    # Text of every included protocol by name, so a stored run resumes with exactly the
+    # steps it started with even if the library files change or are elsewhere.
+    includes: tuple[tuple[str, str], ...] = ()
 
     def step(self, step_id: str) -> Step:
         for step in self.steps:
@@ -234,25 +237,34 @@ def load_protocol(path: str | Path) -> Protocol:
     return _validated(document, source, text)
 
 
-def load_protocol_text(text: str, name: str) -> Protocol:
-    """Validate protocol text kept elsewhere (a stored run resumes with its own text)."""
+def load_protocol_text(text: str, name: str, includes: dict[str, str] | None = None,
+                       library: Path | None = None) -> Protocol:
+    """Validate protocol text kept elsewhere (a stored run resumes with its own text).
+
+    Includes come from `includes` (the texts stored with the run) first, then from files in
+    `library`."""
     try:
         document = load_yaml_text(text, name)
     except SourceError as exc:
         raise ProtocolError(exc.mark, exc.message) from None
-    return _validated(document, Path(name), text)
+    source = (library / Path(name).name) if library is not None else Path(name)
+    return _validated(document, source, text, includes)
 
 
-def _validated(document: object, source: Path, text: str) -> Protocol:
+def _validated(document: object, source: Path, text: str,
+               stored: dict[str, str] | None = None) -> Protocol:
     try:
-        return _parse(document, source, text)
+        return _parse(document, source, text, stored=stored)
     except ProtocolError:
         raise
     except SourceError as exc:
         raise ProtocolError(exc.mark, exc.message) from None
 
 
-def _parse(document: object, source: Path, text: str, depth: int = 0) -> Protocol:
+def _parse(document: object, source: Path, text: str, depth: int = 0,
+           stored: dict[str, str] | None = None,
+           collected: dict[str, str] | None = None) -> Protocol:
+    collected = {} if collected is None else collected
     top = FieldReader(document, "protocol", Mark(str(source), 1, 1))
     schema = top.integer("schema", required=True)
     if schema != SCHEMA_VERSION:
@@ -277,7 +289,7 @@ def _parse(document: object, source: Path, text: str, depth: int = 0) -> Protoco
         for index, item in enumerate(groups.items(group)):
             mark = groups.items(group).mark_of(index)
             if isinstance(item, dict) and "include" in item:
-                steps.extend(_include(item, group, mark, source, depth))
+                steps.extend(_include(item, group, mark, source, depth, stored, collected))
             else:
                 steps.append(_parse_step(item, group, mark))
     groups.finish()
@@ -291,13 +303,15 @@ def _parse(document: object, source: Path, text: str, depth: int = 0) -> Protoco
         nerve=str(nerve), study_kind=str(study_kind), references=references,
         steps=tuple(steps),
         path=source, text=text, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        includes=tuple(sorted(collected.items())) if depth == 0 else (),
     )
 
 
 MAX_INCLUDE_DEPTH = 4
 
 
-def _include(item: object, group: str, mark: Mark, source: Path, depth: int) -> list[Step]:
+def _include(item: object, group: str, mark: Mark, source: Path, depth: int,
+             stored: dict[str, str] | None, collected: dict[str, str]) -> list[Step]:
     """Inline another protocol's main steps, ids prefixed, references rewritten.
 
     Composite studies are made of single-nerve protocols this way, so one protocol file
@@ -309,12 +323,19 @@ def _include(item: object, group: str, mark: Mark, source: Path, depth: int) -> 
     if depth >= MAX_INCLUDE_DEPTH:
         raise ProtocolError(mark, f"includes nested deeper than {MAX_INCLUDE_DEPTH}")
     path = source.parent / f"{name.replace('-', '_')}.yaml"
-    if not path.exists():
+    if stored is not None and name in stored:
+        text = stored[name]
+    elif not path.exists():
         raise ProtocolError(r.mark, f"include: no protocol file {path.name} beside "
                                     f"{source.name}")
+    else:
+        text = None
     try:
-        text = path.read_text(encoding="utf-8")
-        included = _parse(load_yaml_text(text, str(path)), path, text, depth + 1)
+        if text is None:
+            text = path.read_text(encoding="utf-8")
+        collected[name] = text
+        included = _parse(load_yaml_text(text, str(path)), path, text, depth + 1, stored,
+                          collected)
     except ProtocolError:
         raise
     except SourceError as exc:

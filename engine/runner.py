@@ -689,6 +689,7 @@ class Run:
             "protocol_version": self.protocol.version,
             "protocol_sha256": self.protocol.sha256,
             "protocol_text": self.protocol.text,
+            "protocol_includes": dict(self.protocol.includes),
             "reference_id": self.reference.id,
             "reference_version": self.reference.version,
             "reference_sha256": self.reference.sha256,
