@@ -83,6 +83,13 @@ class Transport:
             self.close()
             raise
 
+    def set_timeout(self, timeout_ms: int) -> None:
+        """Change the I/O timeout of this session (and of any reopened one)."""
+        with self._lock:
+            self.timeout_ms = timeout_ms
+            if self._inst is not None:
+                self._inst.timeout = timeout_ms
+
     def reopen(self) -> None:
         """Close and open the session again (after a dropped connection or a timeout)."""
         with self._lock:

@@ -30,11 +30,17 @@ def quick(profile: BenchProfile) -> BenchProfile:
 
 
 @pytest.fixture
-def rig(sim: SimBench, quick: BenchProfile) -> Iterator[Bench]:
+def rig(sim: SimBench, profile: BenchProfile, quick: BenchProfile) -> Iterator[Bench]:
+    """Set up with the profile's timeout (loading a subject on a busy machine can take more
+    than 300 ms), then shorten every session's timeout for the fault under test."""
     clock = FastClock()
-    bench = Bench.connect(quick, sim.resources, clock, sim_seed=7)
+    bench = Bench.connect(profile, sim.resources, clock, sim_seed=7)
     bench.connect_subject("normal-adult")
     bench.place_electrodes("median", "wrist", "APB")
+    bench.profile = quick
+    for driver in (bench.generator, bench.scope, bench.subject_link):
+        assert driver is not None
+        driver.t.set_timeout(TIMEOUT_MS)
     yield bench
     bench.close()
 
