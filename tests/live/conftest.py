@@ -1,4 +1,5 @@
-"""A private runtime directory per test (short: Unix socket paths hold 107 bytes)."""
+"""A private runtime directory per test (short: Unix socket paths hold 107 bytes); async
+tests run through the TUI tests' own hook."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.tui.conftest import pytest_pyfunc_call  # noqa: F401  (async tests, Pilot)
 
 
 @pytest.fixture
