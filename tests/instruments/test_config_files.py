@@ -22,6 +22,9 @@ def test_default_profiles() -> None:
     assert sim.kind == "sim" and sim.amplifier_gain == 1000.0
     assert sim.limits.max_current_mA == 100.0
     assert sim.sim_settings().stimulator_mA_per_volt == 10.0
+    assert (sim.sim_protocol, sim.scope_driver) == ("socket", "infiniivision")
+    assert profiles["sim-hislip"].sim_protocol == "hislip"
+    assert profiles["sim-rigol"].scope_driver == "ds1000z"
     lab = profiles["lab-example"]
     assert lab.kind == "visa" and lab.resources["scope"].endswith("::5025::SOCKET")
 
@@ -45,6 +48,10 @@ def _edit(tmp_path: Path, old: str, new: str) -> Path:
          "profiles.lab-example.resources.scope: missing"),
         ("hum_uV = 8.0", "hum_uv = 8.0", "profiles.sim.simulation.hum_uv: unknown setting"),
         ("gain = 1000.0 ", "gane = 1000.0 ", "profiles.sim.amplifier.gain: missing"),
+        ('sim_protocol = "hislip"', 'sim_protocol = "vxi11"',
+         "profiles.sim-hislip.sim_protocol: must be one of socket, hislip"),
+        ('driver = "ds1000z"', 'driver = "tds2000"',
+         "profiles.sim-rigol.scope.driver: must be one of infiniivision, ds1000z"),
     ],
 )
 def test_config_errors_name_file_and_field(
