@@ -21,6 +21,7 @@ import os
 import queue
 import signal
 import socket
+import struct
 import sys
 import threading
 import traceback
@@ -143,6 +144,9 @@ class Host:
 
     def _talk(self, conn: socket.socket) -> None:
         client = Client(conn)
+        if _peer_uid(conn) != os.getuid():  # the 0700 directory should make this impossible
+            client.close()
+            return
         try:
             with conn.makefile("rb") as stream:
                 first = self._read(stream, client)
@@ -266,6 +270,15 @@ class Host:
                 client.send(encode({"type": "end", "status": status, "reason": reason}))
             while self.clients:
                 self.gone.wait()
+
+
+def _peer_uid(conn: socket.socket) -> int:
+    """The connecting process's user, from the kernel (SO_PEERCRED: pid, uid, gid)."""
+    try:
+        raw = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    except (OSError, AttributeError):
+        return -1
+    return struct.unpack("3i", raw)[1]
 
 
 def _abort_on(host: Host) -> Callable[[int, Any], None]:

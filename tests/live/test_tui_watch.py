@@ -67,3 +67,32 @@ async def test_watch_then_take_control_then_leave(runtime: Path, tmp_path: Path)
         with contextlib.suppress(ProcessLookupError):
             os.kill(ready["pid"], signal.SIGTERM)
     assert host_gone(ready["pid"])
+
+
+async def test_attach_on_start_detach_and_reattach(runtime: Path, tmp_path: Path) -> None:
+    """`edxbench attach RUN` opens the app on the run; d goes back to the start screen and
+    leaves the run waiting; r there attaches again."""
+    db = tmp_path / "edx.db"
+    ready = start_host(db_path=db, protocol_path=ROOT / "protocols" / "median_motor.yaml",
+                       subject_id="normal-adult", fast=True)
+    try:
+        app = EdxApp(db, fast=True, **app_factories())
+        app.attach_on_start = (ready["run_id"], False)  # what `edxbench attach` sets
+        async with app.run_test(size=(100, 32)) as pilot:
+            run = await screen_of(pilot, RunScreen, timeout=20)
+            asked = await wait_for(pilot, lambda: prompt_of(app), what="the waiting prompt")
+            assert not run.session.watching
+            await pilot.press("d")
+            start = await screen_of(pilot, StartScreen)
+            await wait_for(pilot, lambda: not live_runs(db)[0]["controlled"], what="detached")
+            await wait_for(pilot, lambda: start.live, what="listed again")
+            await pilot.press("r")
+            again = await screen_of(pilot, RunScreen, timeout=20)
+            assert again is not run
+            await wait_for(pilot, lambda: (p := prompt_of(app)) is not None and p.id == asked.id,
+                           what="the same prompt, still waiting")
+            assert not again.session.watching
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(ready["pid"], signal.SIGTERM)
+    assert host_gone(ready["pid"])

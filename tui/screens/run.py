@@ -61,6 +61,7 @@ class RunScreen(Screen[None]):
         Binding("escape", "leave", "New study"),
         Binding("p,f7", "pause", "Pause"),
         Binding("t", "take_control", "Take control", show=False),
+        Binding("d", "detach", "Detach", show=False),
     ]
 
     # (socket, watch): attach to a live run in an engine host instead of starting one
@@ -199,6 +200,12 @@ class RunScreen(Screen[None]):
         if self.is_live:
             self._detach_requested = True
             self.session.close()
+
+    def action_detach(self) -> None:
+        """Back to the start screen; a live run goes on waiting (r there re-attaches)."""
+        if self.active and self.is_live:
+            self.detach()
+            self.dismiss(None)
 
     def _watching(self) -> bool:
         """True (after saying so) when another terminal holds control of a live run."""
