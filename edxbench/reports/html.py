@@ -43,7 +43,8 @@ def render_html(data: RunData) -> bytes:
            f'<meta http-equiv="Content-Security-Policy" content="{e(CSP)}">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            f"<title>{e(title)}</title>", f"<style>{STYLE}</style>", "</head>", "<body>",
-           f"<h1>{e(data.run['protocol_title'])}</h1>", _fields(sections.header_fields(data))]
+           f"<h1>{e(data.run['protocol_title'])}</h1>", _fields(sections.header_fields(data)),
+           _interpretation(data)]  # the reader's summary first, its evidence below
     for table in build_tables(data):
         out.append(_table(table))
     out.append("<h2>Notices</h2>")
@@ -56,8 +57,7 @@ def render_html(data: RunData) -> bytes:
     else:
         out.append("<p>None.</p>")
     out.append(_traces(data))
-    out += [_interpretation(data), "<h2>Provenance</h2>",
-            _fields(sections.provenance_fields(data))]
+    out += ["<h2>Provenance</h2>", _fields(sections.provenance_fields(data))]
     cited = sections.citations(data)
     if cited:
         out.append("<h3>References</h3><ul>" + "".join(

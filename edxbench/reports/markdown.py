@@ -27,6 +27,7 @@ def md_escape(text: object) -> str:
 def render_markdown(data: RunData) -> bytes:
     out: list[str] = [f"# {md_escape(data.run['protocol_title'])}", ""]
     out += _pairs(sections.header_fields(data))
+    out += _interpretation(data)  # the reader's summary first, its evidence below
     for table in build_tables(data):
         out += _table(table)
     out += ["", "## Notices", ""]
@@ -34,7 +35,6 @@ def render_markdown(data: RunData) -> bytes:
     notes += [f"- warning: {md_escape(w)}" for w in sections.clipping_warnings(data)]
     out += notes or ["None."]
     out += _traces(data)
-    out += _interpretation(data)
     out += ["", "## Provenance", ""]
     out += _pairs(sections.provenance_fields(data))
     cited = sections.citations(data)

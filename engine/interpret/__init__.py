@@ -56,7 +56,7 @@ def with_limits(observations: list[Observation], age: float | None) -> list[Obse
     table = _all_limits().with_age(age)
     out = []
     for o in observations:
-        if o.lower is None and o.upper is None and o.value is not None:
+        if o.lower is None and o.upper is None:
             entry = table.find(nerve="needle" if o.kind == "needle" else o.nerve,
                                recording=o.recording, quantity=o.name, site_role=o.role,
                                segment=o.site)

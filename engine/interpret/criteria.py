@@ -66,14 +66,15 @@ class Fired:
     citation: str
     evidence: tuple[str, ...]
     conclude: dict[str, Any]
-    unconfirmed: bool = False
+    unconfirmed: bool = False  # the rule itself is unconfirmed: shown, never concluded from
     muscle: str = ""
+    limits_unconfirmed: bool = False  # fired on a limit marked unconfirmed: concluded, marked
 
     def as_dict(self) -> dict[str, Any]:
         return {"rule": self.rule_id, "title": self.title, "set": self.set_id,
                 "citation": self.citation, "evidence": list(self.evidence),
                 "conclude": self.conclude, "unconfirmed": self.unconfirmed,
-                "muscle": self.muscle}
+                "limits_unconfirmed": self.limits_unconfirmed, "muscle": self.muscle}
 
 
 # ---- loading --------------------------------------------------------------------------
@@ -204,7 +205,7 @@ def evaluate(rule_sets: Iterable[RuleSet], observations: list[Observation],
                 ctx.muscle_findings.setdefault(muscle, set()).add(finding)
                 fired.append(Fired(rule.id, rule.title, rule.set_id, rule.citation,
                                    tuple(result.evidence), dict(rule.conclude),
-                                   rule.unconfirmed or result.unconfirmed, muscle))
+                                   rule.unconfirmed, muscle, result.unconfirmed))
     ctx.muscle = ""
     for rule in ctx.rules.values():
         hit = _fire(rule.id, ctx)
@@ -224,7 +225,7 @@ def _fire(rule_id: str, ctx: Context) -> Fired | None:
         conclude = {k: (v.format(**result.bind) if isinstance(v, str) else v)
                     for k, v in rule.conclude.items()}
         hit = Fired(rule.id, rule.title, rule.set_id, rule.citation, tuple(result.evidence),
-                    conclude, rule.unconfirmed or result.unconfirmed)
+                    conclude, rule.unconfirmed, limits_unconfirmed=result.unconfirmed)
     ctx.fired[rule_id] = hit
     return hit
 
@@ -263,7 +264,8 @@ def _cond(cond: dict[str, Any], ctx: Context) -> Result:
         if target not in ctx.rules:
             return Result(False)
         hit = _fire(target, ctx)
-        return Result(hit is not None, [f"{target} fired"] if hit else [], {})
+        return Result(hit is not None, [f"{target} fired"] if hit else [], {},
+                      bool(hit and hit.limits_unconfirmed))
     if "measure" in cond:
         return _measure(cond, ctx)
     if "muscles" in cond:
@@ -296,9 +298,11 @@ def _matches(o: Observation, selector: dict[str, Any], ctx: Context) -> bool:
 def _passes(o: Observation, test: dict[str, Any]) -> tuple[bool, str, bool]:
     """(passes, evidence text, rests on an unconfirmed limit)."""
     unit = f" {o.unit}" if o.unit else ""
-    if test.get("absent"):
-        ok = o.value is None
-        return ok, f"{o.label}: absent", False
+    if test.get("absent"):  # with `limit`: only where a positive limit says absence matters
+        limit = o.lower if test.get("limit") == "lower" else o.upper
+        ok = o.value is None and ("limit" not in test or (limit is not None and limit > 0))
+        note = " [limit unconfirmed]" if "limit" in test and o.unconfirmed_limit else ""
+        return ok, f"{o.label}: absent (no response above noise){note}", bool(note)
     if o.value is None:
         return False, "", False
     value = float(o.value)

@@ -58,6 +58,9 @@ def summarise(fired: list[Fired]) -> Findings:
     category = next((str(f.conclude["category"]) for f in same if f.conclude.get("category")), "")
     if level in ("nmj", "muscle", "none"):
         chronicity = ""
+    shaky = [f.rule_id for f in same if f.limits_unconfirmed]
+    if shaky:
+        caveats += ("resting on reference limits marked unconfirmed: " + ", ".join(shaky),)
     return Findings(level, _site(top), nature, block, severity, chronicity, grades, category,
                     caveats, tuple(f.rule_id for f in same))
 
@@ -98,6 +101,7 @@ def impression_text(findings: Findings, fired: list[Fired]) -> str:
     if f.caveats:
         text += " Caution: " + "; ".join(f.caveats) + "."
     rules = [x.rule_id + (" [unconfirmed]" if x.unconfirmed else "")
+             + (" [limit unconfirmed]" if x.limits_unconfirmed else "")
              for x in fired if not x.muscle]
     if rules:
         text += " Criteria met: " + ", ".join(rules) + "."

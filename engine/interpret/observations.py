@@ -8,10 +8,12 @@ progress (the engine's Protocol) and a stored run (its protocol text re-read).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import rustcore
 from engine.compute import reference_keys
 from engine.protocol import ComputeStep, NeedleStep, Protocol, SeriesStep, StimulateStep
 
@@ -68,14 +70,26 @@ def build_observations(protocol: Protocol, measurements: Iterable[Mapping[str, A
             continue
         kind, nerve, recording, role = _context(step, protocol)
         note = str(row.get("note", "") or "")
+        value = None if kind in ("motor", "sensory") and no_response(note) else row.get("value")
         observations.append(Observation(
             step_id=step.id, kind=kind, nerve=nerve, recording=recording,
             site=str(row.get("site", "")), role=role, name=str(row["name"]),
-            value=row.get("value"), unit=str(row.get("unit", "")), lower=row.get("lower"),
+            value=value, unit=str(row.get("unit", "")), lower=row.get("lower"),
             upper=row.get("upper"), outcome=str(row.get("outcome", "unflagged")),
             reference_id=str(row.get("reference_id", "") or ""),
             unconfirmed_limit="unconfirmed" in note))
     return observations + derived_motor(observations)
+
+
+NOT_ACCEPTABLE = re.compile(r"waveform not acceptable \(flags (\d+)\)")
+
+
+def no_response(note: str) -> bool:
+    """The engine measured noise: below the signal-to-noise criterion or no onset. Its
+    numbers are kept in storage, but a reader calls this response absent."""
+    found = NOT_ACCEPTABLE.search(note)
+    return bool(found) and bool(
+        int(found.group(1)) & (rustcore.FLAG_LOW_SNR | rustcore.FLAG_NO_ONSET))
 
 
 def derived_motor(observations: list[Observation]) -> list[Observation]:
