@@ -19,6 +19,7 @@ from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.widgets.checklist_panel import ChecklistPanel, is_checklist
+from tui.widgets.fault_panel import FaultPanel, is_fault_prompt
 from tui.widgets.override_warning import OverrideWarning, is_override_prompt
 
 
@@ -59,12 +60,15 @@ class PromptForm(Vertical):
     def compose(self) -> ComposeResult:
         yield ChecklistPanel(id="prompt-checklist")
         yield OverrideWarning(id="prompt-override")
+        yield FaultPanel(id="prompt-fault")
         yield Static(id="prompt-text")
         yield Horizontal(id="prompt-controls")
         yield Static(id="prompt-error")
 
-    async def show(self, prompt: Any) -> None:
-        """Replace whatever was asked before with this prompt and focus its control."""
+    async def show(self, prompt: Any, fault: str = "") -> None:
+        """Replace whatever was asked before with this prompt and focus its control.
+
+        fault: the instrument error a `.fault` prompt asks about (shown in a red panel)."""
         self.prompt = prompt
         self.busy = False
         self.display = True
@@ -83,6 +87,11 @@ class PromptForm(Vertical):
         else:
             warning.hide()
         self.set_class(is_override_prompt(prompt), "-override")
+        fault_panel = self.query_one(FaultPanel)
+        if is_fault_prompt(prompt):
+            fault_panel.show(fault)
+        else:
+            fault_panel.hide()
         self.show_error("")
         controls = self.query_one("#prompt-controls", Horizontal)
         await controls.remove_children()
@@ -125,6 +134,7 @@ class PromptForm(Vertical):
         self.busy = False
         self.display = False
         self.query_one(OverrideWarning).hide()
+        self.query_one(FaultPanel).hide()
 
     def accepted(self, prompt_id: str, value: Any) -> None:
         """The prompter took this answer; the checklist remembers it for display."""

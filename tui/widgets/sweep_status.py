@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui.measures import compact_summary
+from tui.widgets.step_list import progress_bar
 
 
 class SweepStatus(Static):
@@ -29,13 +30,21 @@ class SweepStatus(Static):
         self.current_mA = None
         self.update(Text("waiting for the first sweep…", style="dim"))
 
-    def show_sweep(self, current_mA: float,
-                   measures: dict[str, Any]) -> None:
+    def show_sweep(self, current_mA: float, measures: dict[str, Any],
+                   series: tuple[str, int, int] | None = None) -> None:
+        """series: (label, n, total) while a series runs ("F-waves", 7, 20)."""
         self.sweeps += 1
         self.current_mA = current_mA
         # Site, role, sweep number and current are in the plot's title right below.
-        text = Text.assemble((f"#{self.sweeps} {current_mA:.1f} mA ", "bold"),
-                             (compact_summary(measures), "italic"), (" provisional", "dim"))
+        if series is not None:
+            label, n, total = series
+            text = Text.assemble((f"{label} ", "bold"),
+                                 (progress_bar(n, total, width=8), "bold cyan"),
+                                 f" {current_mA:.1f} mA ", (compact_summary(measures), "italic"))
+        else:
+            text = Text.assemble((f"#{self.sweeps} {current_mA:.1f} mA ", "bold"),
+                                 (compact_summary(measures), "italic"),
+                                 (" provisional", "dim"))
         self.update(text)
 
     def committed(self, title: str, count: int) -> None:
