@@ -25,6 +25,7 @@ from engine import events as ev
 from engine.prompts import AnswerError, ChannelPrompter
 from tui.measures import provisional_values
 from tui.messages import EngineEvent, EngineFailed, EngineStopped, SessionOpened
+from tui.progress import SeriesCounter, plans_from_provenance
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.measurements_table import MeasurementsTable
@@ -82,6 +83,8 @@ class RunScreen(Screen[None]):
         self.final_reason = ""
         self.steps_total = 0
         self.steps_done = 0
+        self.series = SeriesCounter()  # F-waves n/20, RNS n/10, averaging n/N
+        self.last_error = ""
         self.measurement_count = 0
         self.step_title = ""
         self._stop_requested = threading.Event()
@@ -246,11 +249,12 @@ class RunScreen(Screen[None]):
             self.query_one(StepPanel).show_step(event.title, event.text, event.diagram,
                                                 event.attempt)
             self.step_title = event.title
-            if event.kind == "stimulate":
+            self.series.step_started(event.step_id)
+            if event.kind in ("stimulate", "series"):
                 self.query_one(SweepStatus).step_started()
         elif isinstance(event, ev.PromptRequested):
             form = self.query_one(PromptForm)
-            await form.show(event.prompt)
+            await form.show(event.prompt, self.last_error)
             # The checklist needs the room: the plot has nothing to show before stimulation.
             self.set_class(form.in_checklist, "-checklist")
             self.refresh_bindings()
@@ -260,6 +264,8 @@ class RunScreen(Screen[None]):
             self._step_completed(event)
         elif isinstance(event, ev.Notice):
             self.query_one(NoticePanel).add_notice(event.level, event.text, event.at)
+            if event.level == "error":
+                self.last_error = event.text  # what a following fault prompt is about
         elif isinstance(event, ev.GateOverridden):
             self.query_one(NoticePanel).add_notice(
                 "warning", f"safety gate overridden for {event.step_id} "
@@ -272,6 +278,7 @@ class RunScreen(Screen[None]):
         self.run_id = event.run_id
         self.state = "running"
         self.steps_total = len(event.steps)
+        self.series.plans = plans_from_provenance(event.provenance)
         self.query_one(StepList).set_steps(event.steps)
         resumed = " · resumed" if event.resumed else ""
         self.sub_title = (f"{event.protocol_title} · {event.subject_id} · "
@@ -284,9 +291,11 @@ class RunScreen(Screen[None]):
         sweep = event.sweep
         plot.show_sweep(sweep.volts(), sweep.sample_rate, sweep.t0, event.measures)
         status = self.query_one(SweepStatus)
-        status.show_sweep(event.current_mA, event.measures)
+        series = self.series.record(event.step_id, event.role)
+        status.show_sweep(event.current_mA, event.measures, series)
         role = "search sweep" if event.role == "search" else f"{event.role} sweep"
-        plot.border_title = (f"{event.site or 'sweep'} · {role} {status.sweeps} · "
+        number = f"{series[1]}/{series[2]}" if series else str(status.sweeps)
+        plot.border_title = (f"{event.site or 'sweep'} · {role} {number} · "
                              f"{event.current_mA:.1f} mA")
         self.query_one(MeasurementsTable).show_provisional(
             self.step_title or event.step_id, event.site, provisional_values(event.measures))
