@@ -121,6 +121,7 @@ class StartScreen(Screen[None]):
         live.styles.max_height = 6
         live.border_title = "live runs — r re-attaches, w watches"
         self.call_after_refresh(self._find_live)
+        self.set_interval(5.0, self._find_live)  # a study started from another terminal
 
     def on_screen_resume(self) -> None:
         """Back from a run or the list: start over at the protocol list, where keys work."""
