@@ -101,8 +101,9 @@ class LiveSession:
     def _track(self, event: ev.Event) -> None:
         if isinstance(event, ev.PromptRequested):
             self.pending = event.prompt
-        elif isinstance(event, ev.PromptAnswered | ev.StepCompleted | ev.RunFinished):
-            self.pending = None
+        elif isinstance(event, ev.PromptAnswered | ev.StepCompleted | ev.RunPaused
+                        | ev.RunFinished):
+            self.pending = None  # answered, or given way to a pause
 
     def _emit(self, event: ev.Event) -> None:
         for subscriber in self.subscribers:
