@@ -120,3 +120,20 @@ def test_broken_block_over_hislip_is_reported_and_recovered(
         assert t.query("*IDN?").startswith("KEYSIGHT")  # the session was reopened
     finally:
         t.close()
+
+
+def test_hislip_and_socket_deliver_identical_codes(
+        profile: BenchProfile, hislip_profile: BenchProfile) -> None:
+    """Same seed, same stimulus: the transport changes nothing in the data."""
+    runs = []
+    for prof, protocol in ((profile, "socket"), (hislip_profile, "hislip")):
+        with SimBench(seed=9, settings=prof.sim_settings(), protocol=protocol) as sim:
+            bench = Bench.connect(prof, sim.resources, FastClock(), sim_seed=9)
+            try:
+                bench.connect_subject("normal-adult")
+                bench.place_electrodes("median", "wrist", "APB")
+                runs.append(bench.stimulate_and_record(40.0, 0.2, MOTOR))
+            finally:
+                bench.close()
+    np.testing.assert_array_equal(runs[0].codes, runs[1].codes)
+    assert (runs[0].scale, runs[0].t0) == (runs[1].scale, runs[1].t0)

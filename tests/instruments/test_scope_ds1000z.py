@@ -130,3 +130,18 @@ def test_driver_refuses_other_scopes(sim: SimBench) -> None:
             RigolDS1000ZScope(t)
     finally:
         t.close()
+
+
+def test_word_format_carries_the_byte_codes(rsim: SimBench) -> None:
+    """:WAV:FORM WORD: the same 8-bit codes, two bytes each, upper byte zero."""
+    scope = rsim.scope
+    for message in (":TIM:MAIN:SCAL 0.001", ":SING", ":TFOR", ":WAV:MODE RAW",
+                    ":WAV:STAR 1", ":WAV:STOP 12000"):
+        scope.handle_message(message)
+    by_byte = scope.handle_message(":WAV:FORM BYTE;:WAV:DATA?")
+    by_word = scope.handle_message(":WAV:FORM WORD;:WAV:DATA?")
+    assert by_byte is not None and by_word is not None
+    assert by_byte[:11] == b"#9000012000" and by_word[:11] == b"#9000024000"
+    words = np.frombuffer(by_word[11:], dtype="<u2")
+    np.testing.assert_array_equal(words, np.frombuffer(by_byte[11:], dtype=np.uint8))
+    assert scope.handle_message(":WAV:PRE?").startswith(b"1,2,12000,1,")
