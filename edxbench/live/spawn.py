@@ -12,6 +12,7 @@ import os
 import selectors
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -56,6 +57,8 @@ def start_host(*, db_path: str | Path, protocol_path: str | Path | None = None,
     except json.JSONDecodeError:
         ready = {}
     if "socket" in ready:
+        # reap the host when it leaves, so a long-lived app collects no zombies
+        threading.Thread(target=process.wait, daemon=True, name="host-reaper").start()
         return ready
     if process.poll() is None and not ready:
         process.terminate()
