@@ -62,6 +62,11 @@ class DataSource(Protocol):
     def save_marker_edit(self, run_id: str, trace_id: int, marker: str, new_s: float,
                          reason: str) -> MarkerSaved: ...
 
+    def latest_bench_check(self, profile: str) -> dict[str, Any] | None: ...
+
+    def run_bench_check(self, profile: str, config: Path | None, fast: bool,
+                        on_event: Any = None) -> Any: ...
+
 
 @dataclass(frozen=True)
 class MarkerSaved:
@@ -141,6 +146,19 @@ class StorageSource:
             db.close()
         rows = self._query("list_runs", limit=50, offset=0, status="interrupted")
         return [str(r["id"]) for r in rows]
+
+    def latest_bench_check(self, profile: str) -> dict[str, Any] | None:
+        """The newest finished bench check of the profile (storage.queries), or None."""
+        return self._query("latest_bench_check", profile)
+
+    def run_bench_check(self, profile: str, config: Path | None, fast: bool,
+                        on_event: Any = None) -> Any:
+        """Run the bench validation as a stored run (blocking: worker threads only);
+        `on_event` sees each engine event, on the engine's thread."""
+        from edxbench.benchcheck import run_bench_check
+
+        return run_bench_check(profile, db_path=self.db_path, fast=fast, bench_config=config,
+                               subscribers=[on_event] if on_event is not None else ())
 
     def bench_info(self, profile: str, config: Path | None) -> dict[str, Any]:
         """Open the bench, read who answers and how it is set, close it again."""

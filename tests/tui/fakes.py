@@ -259,6 +259,9 @@ class FakeSource:
     def interrupted_runs(self) -> list[str]:
         return [r["id"] for r in self.all_runs if r["status"] == "interrupted"]
 
+    def latest_bench_check(self, profile: str) -> dict[str, Any] | None:
+        return None  # never checked: the screen says so and offers v
+
     def bench_info(self, profile: str, config: Path | None) -> dict[str, Any]:
         self.bench_checks += 1
         if self.bench_error is not None:
