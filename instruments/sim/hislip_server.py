@@ -215,8 +215,9 @@ class _Handler(socketserver.BaseRequestHandler):
                     stb = inst.status_byte()
                 send_message(sock, "AsyncStatusResponse", stb & 0xFF)
             elif msg.kind == "AsyncDeviceClear":
-                with inst.lock:
-                    inst.errors.clear()
+                # Replies are sent whole as each message is executed, so there is no input
+                # or output buffer to discard; status and the error queue survive a device
+                # clear (IEEE 488.2 clears only the message exchange).
                 send_message(sock, "AsyncDeviceClearAcknowledge", 0)  # no overlap mode
             else:
                 send_message(sock, "Error", ERROR_UNRECOGNIZED_TYPE, 0,

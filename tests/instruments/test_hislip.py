@@ -81,7 +81,10 @@ def test_control_channel_lock_status_clear_and_small_messages(hsim: SimBench) ->
         a.send(b":NOSUCH:THING\n*OPC?\n")
         assert bytes(a.receive(64)) == b"1\n"  # the bad header was processed first
         assert a.async_status_query() & 4  # error queue not empty (IEEE 488.2 STB bit 2)
-        a.device_clear()
+        a.device_clear()  # clears the message exchange, not the error queue
+        assert a.async_status_query() & 4
+        a.send(b"SYST:ERR?\n")
+        assert bytes(a.receive(256)).startswith(b'-113,"Undefined header')
         assert a.async_status_query() & 4 == 0
         a.max_msg_size = 64  # replies now come as several Data messages and one DataEnd
         a.send(b"*IDN?\n")
