@@ -29,6 +29,7 @@ figcaption { font-size: 12px; color: #444; } .impression { border: 1px solid #e0
   background: #fff8e0; padding: 8px 12px; }
 .notice-warning, .notice-error { color: #b00; }
 ul.evidence { margin: 0; padding-left: 16px; } td.source { font-size: 12px; color: #555; }
+table.criteria td.evidence { min-width: 340px; } table.criteria td.title { width: 170px; }
 .unconfirmed { color: #8a5a00; }
 """
 
@@ -133,13 +134,13 @@ def _interpretation(data: RunData) -> str:
     rows = sections.criteria_rows(data)
     if rows:
         out += ["<h3>Criteria met</h3>", f'<p class="note">{e(sections.CRITERIA_NOTE)}</p>',
-                "<table><tr><th>Rule</th><th>Criterion</th><th>Evidence</th>"
+                '<table class="criteria"><tr><th>Rule</th><th>Criterion</th><th>Evidence</th>'
                 "<th>Source</th></tr>"]
         for rule, title, evidence, source in rows:
             css = ' class="unconfirmed"' if "[unconfirmed]" in title else ""
             items = "".join(f"<li>{e(x)}</li>" for x in evidence)
-            out.append(f"<tr{css}><th>{e(rule)}</th><td>{e(title)}</td>"
-                       f'<td><ul class="evidence">{items}</ul></td>'
+            out.append(f'<tr{css}><th>{e(rule)}</th><td class="title">{e(title)}</td>'
+                       f'<td class="evidence"><ul class="evidence">{items}</ul></td>'
                        f'<td class="source">{e(source)}</td></tr>')
         out.append("</table>")
     muscles = sections.muscle_findings(data)

@@ -11,12 +11,14 @@ from edxbench.reports.model import RunData
 from storage.queries import StoredTrace
 
 NO_INTERPRETATION = ("No interpretation is stored for this run and none could be made (its "
-                     "protocol text no longer reads). The measurements and flags above are "
+                     "protocol text no longer reads). The measurements and flags below are "
                      "not a diagnosis: an impression must be written by the reading clinician.")
 CRITERIA_NOTE = ("Criteria from data/criteria, each with its source. [unconfirmed] marks a rule "
                  "not yet confirmed against its source: shown, not used for the "
                  "localisation. [limit unconfirmed] marks evidence read against a reference "
                  "limit marked unconfirmed in data/reference.")
+FLAG_NOTE = ("Flags compare each value with the cited reference limit only when the technique "
+             "matches the reference entry; blank means no matching limit (unflagged).")
 
 
 def header_fields(data: RunData) -> list[tuple[str, str]]:

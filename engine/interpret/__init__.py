@@ -87,5 +87,6 @@ def interpret(protocol: Protocol, measurements: Iterable[Mapping[str, Any] | Any
         **{k: v for k, v in findings.as_dict().items() if k not in ("level", "site")},
         "muscles": {m: sorted(f) for m, f in sorted(muscles.items())},
         "fired": [f.as_dict() for f in fired],
-        "impression": impression_text(findings, fired),
+        "impression": impression_text(findings, fired,
+                                      sum(o.outcome == "abnormal" for o in observations)),
     }

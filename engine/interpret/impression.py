@@ -71,14 +71,17 @@ def _site(top: Fired) -> str:
     return f"{nerve} at the {segment}" if nerve and segment else (segment or nerve)
 
 
-def impression_text(findings: Findings, fired: list[Fired]) -> str:
+def impression_text(findings: Findings, fired: list[Fired], abnormal_values: int = 0) -> str:
     """A few plain sentences a reader can accept, edit or reject."""
     f = findings
     nature = {"mixed": "mixed axonal and demyelinating", "none": ""}.get(f.nature, f.nature)
     block = ", with conduction block" if f.block else ""
     if f.level == "none":
         text = ("No abnormality meeting the criteria in data/criteria was found in the nerves "
-                "and muscles studied.")
+                "and muscles studied." if not abnormal_values else
+                f"No localising criterion is met; {abnormal_values} value"
+                f"{'s are' if abnormal_values > 1 else ' is'} outside the reference limits "
+                "(see the flags).")
     elif f.level == "nerve":
         text = f"Focal {nature} {f.site.replace(' at the ', ' neuropathy at the ')}{block}."
     elif f.level == "root":

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not instal
                                 "(apt-get install chromium)")
 TRACE_BLUE = (31, 78, 154)  # the polyline's stroke, #1f4e9a
 ABNORMAL_RED = (187, 0, 0)  # .abnormal, #b00
+IMPRESSION_YELLOW = (255, 248, 224)  # .impression background, #fff8e0
 
 
 def chromium(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -39,14 +40,14 @@ def test_report_renders_in_chromium(abnormal_run: StoredRun, tmp_path: Path) -> 
     html = export_run(open_database(abnormal_run.db_path), abnormal_run.run_id, "html",
                       tmp_path / "report.html")
     shot = tmp_path / "report.png"
-    result = chromium("--window-size=1000,1400", f"--screenshot={shot}", html.as_uri(),
+    result = chromium("--window-size=1000,2000", f"--screenshot={shot}", html.as_uri(),
                       cwd=tmp_path)
     assert shot.exists(), result.stderr[-2000:]
     keep = os.environ.get("EDXBENCH_SCREENSHOT_DIR")
     if keep:  # for a person to look at
         shutil.copy(shot, Path(keep) / "report-abnormal.png")
     image = read_png(shot.read_bytes())
-    assert image.shape[:2] == (1400, 1000)
+    assert image.shape[:2] == (2000, 1000)
     background = near(image, (255, 255, 255), 6).mean()
     assert 0.6 < background < 0.98  # a page with content, not blank nor a wall of colour
     blue_rows, blue_cols = np.nonzero(near(image, TRACE_BLUE))
@@ -56,6 +57,9 @@ def test_report_renders_in_chromium(abnormal_run: StoredRun, tmp_path: Path) -> 
     assert red.sum() > 20  # ABNORMAL flags are visible in red
     # The flags (tables, top of page) sit above the traces.
     assert np.nonzero(red)[0].min() < blue_rows.min()
+    # The impression box comes first, under the header, before the tables' flags.
+    yellow_rows = np.nonzero(near(image, IMPRESSION_YELLOW, 4))[0]
+    assert yellow_rows.size > 2000 and yellow_rows.min() < np.nonzero(red)[0].min()
 
 
 def test_browser_dom_keeps_hostile_text_as_text(hostile_run: StoredRun, tmp_path: Path) -> None:
@@ -67,3 +71,23 @@ def test_browser_dom_keeps_hostile_text_as_text(hostile_run: StoredRun, tmp_path
     assert "<script" not in dom and "<img" not in dom
     assert "&lt;script&gt;alert(\"x\")&lt;/script&gt;&amp;amp;" in dom
     assert HOSTILE_SUBJECT.startswith("<script>")
+
+
+def test_impression_and_criteria_render_in_chromium(tmp_path: Path) -> None:
+    """A carpal tunnel workup on the moderate CTS subject: the impression box, the criteria
+    that fired with their evidence, and the localisation, as the browser shows them."""
+    from tests.reports.conftest import headless_run
+
+    run = headless_run(tmp_path / "runs.sqlite", "cts-moderate", "carpal-tunnel")
+    html = export_run(open_database(run.db_path), run.run_id, "html", tmp_path / "cts.html")
+    dom = chromium("--dump-dom", html.as_uri(), cwd=tmp_path).stdout
+    assert "median at the wrist (carpal tunnel)" in dom and "Criteria met" in dom
+    assert "cts-csi" in dom and "Robinson" in dom and "Requires confirmation by the reader" in dom
+    shot = tmp_path / "cts.png"
+    chromium("--window-size=1000,1600", f"--screenshot={shot}", html.as_uri(), cwd=tmp_path)
+    keep = os.environ.get("EDXBENCH_SCREENSHOT_DIR")
+    if keep:
+        shutil.copy(shot, Path(keep) / "report-impression.png")
+    image = read_png(shot.read_bytes())
+    yellow = np.nonzero(near(image, IMPRESSION_YELLOW, 4))[0]
+    assert yellow.size > 5000 and yellow.min() < 400  # the impression box near the top
