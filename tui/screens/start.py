@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 from tui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
+    from engine.catalog import Symptom
     from tui.app import EdxApp
     from tui.data import ProtocolEntry
 
@@ -48,7 +49,9 @@ class StartScreen(Screen[None]):
     HELP = ("Choose a protocol (arrows, Enter), then a subject from the bench's list or type "
             "a pseudonymous subject id, then start. Past runs opens the stored studies; "
             "interrupted lists runs whose engine stopped without finishing, to resume one; "
-            "bench shows the instruments and whether they answer.")
+            "bench shows the instruments and whether they answer. s picks presenting "
+            "symptoms (Enter toggles one): the protocol list then shows only the composite "
+            "studies suggested for them, with the reason; x shows every protocol again.")
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f5", "start", "Start run"),
@@ -57,6 +60,8 @@ class StartScreen(Screen[None]):
         Binding("b,f3", "bench", "Bench"),
         Binding("r,f9", "reattach", "Re-attach", show=False),
         Binding("w", "reattach(True)", "Watch", show=False),
+        Binding("s", "symptoms", "Symptoms", show=False),
+        Binding("x", "clear_symptoms", "All protocols", show=False),
     ]
 
     class Live(Message):
@@ -86,6 +91,10 @@ class StartScreen(Screen[None]):
         self.protocols: list[ProtocolEntry] = []
         self.interrupted: list[str] = []
         self.live: list[dict[str, Any]] = []
+        # symptom suggestions (data/symptoms.yaml): loaded when first asked for
+        self.all_protocols: list[ProtocolEntry] = []
+        self.symptoms: tuple[Symptom, ...] = ()
+        self.chosen_symptoms: list[str] = []
 
     @property
     def edx(self) -> EdxApp:
@@ -95,7 +104,8 @@ class StartScreen(Screen[None]):
         yield Header()
         with Horizontal(id="start-columns"):
             with Vertical(id="protocol-column"):
-                yield Label("Protocol", classes="column-title")
+                yield Label("Protocol", classes="column-title", id="protocol-title")
+                yield OptionList(id="symptoms", markup=False)
                 yield OptionList(id="protocols")
             with Vertical(id="subject-column"):
                 yield Label("Subject", classes="column-title")
@@ -111,6 +121,11 @@ class StartScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#protocols", OptionList).focus()
         self.query_one("#start-interrupted", Static).display = False
+        symptoms = self.query_one("#symptoms", OptionList)
+        symptoms.display = False
+        symptoms.styles.height = "auto"
+        symptoms.styles.max_height = 10
+        symptoms.border_title = "symptoms — Enter toggles, x clears"
         # After the first paint: these import the engine, PyVISA and parse YAML on threads
         # that would otherwise hold the GIL while the screen is being drawn.
         self.call_after_refresh(self._load)
@@ -221,7 +236,7 @@ class StartScreen(Screen[None]):
         banner.display = bool(message.error or message.run_ids)
 
     def on_start_screen_loaded(self, message: Loaded) -> None:
-        self.protocols = message.protocols
+        self.protocols = self.all_protocols = message.protocols
         protocol_list = self.query_one("#protocols", OptionList)
         protocol_list.set_options(
             Option(Text.assemble((p.title, "bold"), "\n", (p.id, "dim")), id=p.id)
@@ -234,6 +249,93 @@ class StartScreen(Screen[None]):
             self.say(message.error, error=True)
         elif not self.protocols:
             self.say("No protocols found.", error=True)
+
+    # ---- presenting symptoms → suggested composite studies ------------------------------
+
+    class SymptomsLoaded(Message):
+        def __init__(self, symptoms: tuple[Symptom, ...], error: str = "") -> None:
+            super().__init__()
+            self.symptoms = symptoms
+            self.error = error
+
+    def action_symptoms(self) -> None:
+        if self.symptoms:
+            self._show_symptoms()
+        else:
+            self.say("Reading the symptom list…")
+            self._load_symptoms()
+
+    @work(thread=True, exit_on_error=False, group="start-symptoms")
+    def _load_symptoms(self) -> None:
+        try:
+            from engine.catalog import load_symptoms
+
+            self.post_message(self.SymptomsLoaded(load_symptoms()))
+        except Exception as exc:  # a malformed data file: one line naming file and line
+            self.post_message(self.SymptomsLoaded((), f"Symptom suggestions unavailable: {exc}"))
+
+    def on_start_screen_symptoms_loaded(self, message: SymptomsLoaded) -> None:
+        self.symptoms = message.symptoms
+        if message.error:
+            self.say(message.error, error=True)
+            return
+        self.say("")
+        self._show_symptoms()
+
+    def _show_symptoms(self) -> None:
+        listing = self.query_one("#symptoms", OptionList)
+        highlighted = listing.highlighted
+        listing.set_options(Option(("✓ " if s.id in self.chosen_symptoms else "  ") + s.label,
+                                   id=f"symptom-{s.id}") for s in self.symptoms)
+        listing.highlighted = highlighted if highlighted is not None else 0
+        listing.display = True
+        listing.focus()
+
+    @on(OptionList.OptionSelected, "#symptoms")
+    def _symptom_toggled(self, event: OptionList.OptionSelected) -> None:
+        symptom = self.symptoms[event.option_index].id
+        if symptom in self.chosen_symptoms:
+            self.chosen_symptoms.remove(symptom)
+        else:
+            self.chosen_symptoms.append(symptom)
+        self._show_symptoms()
+        self._filter_protocols()
+
+    def action_clear_symptoms(self) -> None:
+        self.chosen_symptoms.clear()
+        self.query_one("#symptoms", OptionList).display = False
+        self._filter_protocols()
+        self.query_one("#protocols", OptionList).focus()
+
+    def _filter_protocols(self) -> None:
+        """Only the composites suggested for the chosen symptoms, most often suggested
+        first, each with the symptoms it answers; every protocol when none is chosen."""
+        from engine.catalog import suggest
+
+        protocol_list = self.query_one("#protocols", OptionList)
+        title = self.query_one("#protocol-title", Label)
+        if not self.chosen_symptoms:
+            self.protocols = self.all_protocols
+            protocol_list.set_options(
+                Option(Text.assemble((p.title, "bold"), "\n", (p.id, "dim")), id=p.id)
+                for p in self.protocols)
+            title.update("Protocol")
+        else:
+            by_id = {p.id: p for p in self.all_protocols}
+            ranked = [(by_id[pid], reasons) for pid, reasons
+                      in suggest(self.chosen_symptoms, self.symptoms) if pid in by_id]
+            self.protocols = [entry for entry, _ in ranked]
+            protocol_list.set_options(
+                Option(Text.assemble((entry.title, "bold"), "\n",
+                                     ("for " + ", ".join(s.label.lower() for s, _ in reasons),
+                                      "green")), id=entry.id)
+                for entry, reasons in ranked)
+            title.update(f"Protocol — suggested ({len(ranked)}); x shows all")
+            if not ranked:
+                self.say("None of the suggested studies is in this protocol library.",
+                         error=True)
+        if self.protocols:
+            protocol_list.highlighted = 0
 
     def say(self, text: str, error: bool = False) -> None:
         self.query_one("#start-message", Static).update(
@@ -251,8 +353,19 @@ class StartScreen(Screen[None]):
         self.query_one("#subjects", OptionList).focus()
 
     @on(OptionList.OptionHighlighted, "#protocols")
-    def _protocol_highlighted(self) -> None:
+    def _protocol_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self.say("")
+        if self.chosen_symptoms and 0 <= event.option_index < len(self.protocols):
+            self._say_why(self.protocols[event.option_index].id)
+
+    def _say_why(self, protocol_id: str) -> None:
+        """The reasons and sources for a suggested study, under the columns."""
+        from engine.catalog import suggest
+
+        for pid, reasons in suggest(self.chosen_symptoms, self.symptoms):
+            if pid == protocol_id:
+                self.query_one("#start-message", Static).update(Text("\n".join(
+                    f"{symptom.label}: {suggestion.why}" for symptom, suggestion in reasons)))
 
     def on_descendant_focus(self, event: Any) -> None:
         """Arriving at the subject list highlights its first entry, so Enter picks it."""
