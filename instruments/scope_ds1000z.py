@@ -9,7 +9,8 @@ Differences the bench has to live with:
 - The horizontal scale goes in 1-2-5 steps and the memory depth is one of a fixed set,
   so a sweep covers at least the requested window with at least the requested points
   (the next step up, the smallest depth that holds them); its sample rate follows.
-- RAW memory is read in pieces of ≤ 250 000 BYTE points chosen with :WAV:STAR/:WAV:STOP.
+- RAW memory is read in pieces chosen with :WAV:STAR/:WAV:STOP, at most 250 000 points
+  per read in BYTE and 125 000 in WORD (the same 8-bit codes, two bytes each).
 - The four-channel models have no external trigger input: the generator's sync is wired
   to CHANnel2 (`SYNC_CHANNEL`) and the edge trigger watches it.
 - No segmented memory: RNS trains need the InfiniiVision scope (refused in `configure`).
@@ -34,7 +35,8 @@ MODELS = ("DS1054Z", "DS1074Z", "DS1104Z", "DS1074Z-S PLUS", "DS1104Z-S PLUS",
 H_DIVS = 12
 SYNC_CHANNEL = 2
 DEPTHS_ONE_CHANNEL = (12_000, 120_000, 1_200_000, 12_000_000, 24_000_000)
-CHUNK_POINTS = 250_000  # BYTE points per :WAV:DATA? in RAW mode
+CHUNK_POINTS = {"BYTE": 250_000, "WORD": 125_000}  # points per :WAV:DATA? in RAW mode
+FORMAT_CODES = {"BYTE": 0, "WORD": 1}
 
 
 def is_ds1000z(fields: list[str]) -> bool:
@@ -96,9 +98,14 @@ def memory_depth_for(points: int) -> int:
 class RigolDS1000ZScope(ScpiDriver):
     role = "scope"
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, data_format: str = "BYTE") -> None:
+        """`data_format` BYTE (one byte per point) or WORD (the same 8-bit code in two
+        bytes, low byte first; half as many points per read)."""
         super().__init__(transport)
+        if data_format not in FORMAT_CODES:
+            raise ValueError(f"data_format must be BYTE or WORD, not {data_format!r}")
         self.identify(is_ds1000z, "Rigol DS1000Z oscilloscope")
+        self.data_format = data_format
         self.acquisition: Acquisition | None = None
 
     def configure(self, acq: Acquisition) -> None:
@@ -135,7 +142,7 @@ class RigolDS1000ZScope(ScpiDriver):
             f":ACQ:MDEP {memory_depth_for(acq.points)}",
             f":WAV:SOUR CHAN{c}",
             ":WAV:MODE RAW",
-            ":WAV:FORM BYTE",
+            f":WAV:FORM {self.data_format}",
         ):
             if message:
                 self.t.write(message)
@@ -177,7 +184,7 @@ class RigolDS1000ZScope(ScpiDriver):
         self.t.write(":STOP")
 
     def read_waveform(self) -> tuple[np.ndarray, RigolPreamble]:
-        """Unsigned 8-bit codes of the whole RAW memory and their preamble."""
+        """The 8-bit codes (as uint8) of the whole RAW memory and their preamble."""
         reply = self.t.query(":WAV:PRE?")
         try:
             pre = RigolPreamble.parse(reply)
@@ -185,18 +192,26 @@ class RigolDS1000ZScope(ScpiDriver):
             raise InstrumentProtocolError(
                 self.t.role, self.t.resource, f":WAV:PRE? answered {reply!r}: {exc}"
             ) from exc
-        if pre.format != 0:
-            raise InstrumentProtocolError(self.t.role, self.t.resource,
-                                          f":WAV:PRE? format {pre.format}, expected 0 (BYTE)")
+        if pre.format != FORMAT_CODES[self.data_format]:
+            raise InstrumentProtocolError(
+                self.t.role, self.t.resource,
+                f":WAV:PRE? format {pre.format}, expected {FORMAT_CODES[self.data_format]} "
+                f"({self.data_format})")
+        width = 2 if self.data_format == "WORD" else 1
+        chunk = CHUNK_POINTS[self.data_format]
         parts = []
-        for start in range(1, pre.points + 1, CHUNK_POINTS):
-            stop = min(start + CHUNK_POINTS - 1, pre.points)
+        for start in range(1, pre.points + 1, chunk):
+            stop = min(start + chunk - 1, pre.points)
             self.t.write(f":WAV:STAR {start}")
             self.t.write(f":WAV:STOP {stop}")
             payload = self.t.read_block(":WAV:DATA?")
-            if len(payload) != stop - start + 1:
+            if len(payload) != width * (stop - start + 1):
                 raise InstrumentProtocolError(
                     self.t.role, self.t.resource,
                     f":WAV:DATA? gave {len(payload)} bytes for points {start}–{stop}")
             parts.append(payload)
-        return np.frombuffer(b"".join(parts), dtype=np.uint8).copy(), pre
+        codes = np.frombuffer(b"".join(parts), dtype="<u2" if width == 2 else np.uint8)
+        if width == 2 and codes.size and int(codes.max()) > 255:
+            raise InstrumentProtocolError(self.t.role, self.t.resource,
+                                          "WORD data with a non-zero upper byte")
+        return codes.astype(np.uint8), pre

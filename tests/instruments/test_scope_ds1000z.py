@@ -145,3 +145,24 @@ def test_word_format_carries_the_byte_codes(rsim: SimBench) -> None:
     words = np.frombuffer(by_word[11:], dtype="<u2")
     np.testing.assert_array_equal(words, np.frombuffer(by_byte[11:], dtype=np.uint8))
     assert scope.handle_message(":WAV:PRE?").startswith(b"1,2,12000,1,")
+
+
+def test_driver_reads_word_format_in_smaller_chunks(rsim: SimBench) -> None:
+    """WORD: 125 000 points per read, same codes as BYTE (low byte; high byte zero)."""
+    acq = Acquisition(1, volts_per_div=0.5, offset_v=0.0, window_s=1.0, pretrigger_s=0.0,
+                      points=300_000, trigger_level_v=1.0, free_running=True)
+    codes = {}
+    for fmt in ("BYTE", "WORD"):
+        t = Transport(rsim.resources["scope"], "scope")
+        try:
+            scope = RigolDS1000ZScope(t, data_format=fmt)
+            scope.configure(acq)
+            if fmt == "BYTE":
+                scope.digitize()
+            codes[fmt], _ = scope.read_waveform()
+        finally:
+            t.close()
+    np.testing.assert_array_equal(codes["WORD"], codes["BYTE"])
+    assert codes["BYTE"].size == 1_200_000
+    starts = [m for m in rsim.received("scope") if m.startswith(":WAV:STAR")]
+    assert len(starts) == 5 + 10  # BYTE in 250 000s, WORD in 125 000s
