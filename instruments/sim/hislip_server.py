@@ -203,8 +203,10 @@ class _Handler(socketserver.BaseRequestHandler):
                 send_message(sock, "AsyncMaxMsgSizeResponse", 0, 0,
                              struct.pack("!Q", SERVER_MAX_MESSAGE))
             elif msg.kind == "AsyncLock":
-                granted = self.server.lock(session, request=msg.control == 1)
-                send_message(sock, "AsyncLockResponse", 1 if granted else 0)
+                request = msg.control == 1
+                done = self.server.lock(session, request=request)
+                # request: 1 success, 0 failure; release: 1 success, 3 error (none held)
+                send_message(sock, "AsyncLockResponse", 1 if done else (0 if request else 3))
             elif msg.kind == "AsyncLockInfo":
                 holders = self.server.lock_holders()
                 send_message(sock, "AsyncLockInfoResponse", 1 if holders else 0, holders)

@@ -76,6 +76,7 @@ def test_control_channel_lock_status_clear_and_small_messages(hsim: SimBench) ->
         assert b.async_lock_request(0.1) == "failure"  # exclusive while `a` holds it
         assert a.async_lock_info() == 1
         assert a.async_lock_release() == "success"
+        assert a.async_lock_release() == "error"  # nothing held any more
         assert b.async_lock_request(0.1) == "success"
         a.async_remote_local_control("enableRemote")
         a.send(b":NOSUCH:THING\n*OPC?\n")
