@@ -77,6 +77,16 @@ def test_every_matching_subject_exists() -> None:
         assert protocol_id in ids
 
 
+def test_the_readme_describes_every_protocol() -> None:
+    text = (ROOT / "protocols" / "README.md").read_text(encoding="utf-8")
+    library = text[text.index("## The library"):]
+    missing = [pid for pid in protocol_ids() if f"`{pid}`" not in library]
+    assert not missing, f"protocols/README.md does not describe {missing}"
+    for protocol_id, subjects in MATCHING_SUBJECTS.items():
+        row = next(line for line in library.splitlines() if f"`{protocol_id}`" in line)
+        assert all(subject in row for subject in subjects), (protocol_id, row)
+
+
 def test_composites_include_their_parts() -> None:
     """The composites are built from the single-study files, not copies of their steps."""
     ids = protocol_ids()
