@@ -126,3 +126,25 @@ def test_same_seed_same_sweeps(profile) -> None:  # type: ignore[no-untyped-def]
     for a, b in zip(*runs, strict=True):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(runs[0][0], runs[0][1])
+
+
+def test_snap_takeoff_and_peak_are_the_configured_latencies() -> None:
+    """The simulated SNAP itself is unbiased: noise-free, it leaves the baseline (1 % of its
+    amplitude) within 0.04 ms after the configured onset and peaks at the configured peak
+    latency. (Measured onsets read later only because of the detection threshold.)"""
+    from instruments.sim.sensory import SensoryResponseModel
+    from instruments.sim.subject_spec import SensoryRecording, find_subject
+
+    subject = find_subject("normal-adult")
+    t = np.arange(0.0, 0.008, 1e-6)
+    for nerve_name, place in (("median", "D2"), ("ulnar", "D5"), ("radial", "snuffbox"),
+                              ("sural", "ankle"), ("median", "wrist")):
+        nerve = subject.nerves[nerve_name]
+        rec = nerve.recordings[place]
+        assert isinstance(rec, SensoryRecording)
+        model = SensoryResponseModel(subject, nerve, rec)
+        v = model.response(t, 0, 100.0, 0.5, np.random.default_rng(0))
+        amplitude = -float(v.min())
+        takeoff = float(t[np.argmax(-v > 0.01 * amplitude)]) * 1e3
+        assert 0.0 <= takeoff - rec.onset_latency_ms <= 0.04, (nerve_name, place, takeoff)
+        assert float(t[np.argmin(v)]) * 1e3 == pytest.approx(rec.peak_latency_ms, abs=0.02)
