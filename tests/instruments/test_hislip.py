@@ -14,7 +14,7 @@ import rustcore
 from instruments.bench import Bench, SweepSettings
 from instruments.bench_config import BenchProfile, load_bench_config
 from instruments.clock import FastClock
-from instruments.errors import InstrumentConnectionError, InstrumentProtocolError
+from instruments.errors import InstrumentConnectionError, InstrumentProtocolError, InstrumentTimeout
 from instruments.sim import SimBench
 from instruments.sim.hislip_server import HEADER, TYPES, read_message
 from instruments.transport import Transport
@@ -141,3 +141,23 @@ def test_hislip_and_socket_deliver_identical_codes(
                 bench.close()
     np.testing.assert_array_equal(runs[0].codes, runs[1].codes)
     assert (runs[0].scale, runs[0].t0) == (runs[1].scale, runs[1].t0)
+
+
+@pytest.mark.parametrize(("kind", "outcome"), [
+    ("restart", InstrumentConnectionError), ("timeout", InstrumentTimeout),
+    ("garbage", InstrumentProtocolError), ("idn", "ACME INSTRUMENTS,XYZ-100,0,1.0"),
+    ("slow", "Agilent Technologies,33522B,")])
+def test_every_reply_fault_acts_over_hislip_and_the_session_recovers(
+        hsim: SimBench, kind: str, outcome: type[Exception] | str) -> None:
+    t = Transport(hsim.resources["generator"], "generator", timeout_ms=300)
+    try:
+        hsim.inject_fault("generator", kind, value=50, match="*IDN?")
+        if isinstance(outcome, str):
+            assert t.query("*IDN?").startswith(outcome)
+        else:
+            with pytest.raises(outcome, match="generator"):
+                t.query("*IDN?")
+        assert hsim.faults_fired("generator") == [kind]
+        assert t.query("*IDN?").startswith("Agilent Technologies,33522B,")
+    finally:
+        t.close()
