@@ -39,12 +39,14 @@ def summarise(fired: list[Fired]) -> Findings:
     confirmed = [f for f in fired if not f.unconfirmed and not f.muscle]
     located = [f for f in confirmed if f.conclude.get("localisation")]
     caveats = tuple(str(f.conclude["caveat"]) for f in confirmed if f.conclude.get("caveat"))
-    grades = tuple(str(f.conclude["grade"]) + (" [unconfirmed]" if f.unconfirmed else "")
-                   for f in fired if f.conclude.get("grade") and not f.muscle)
+    def graded(pool: list[Fired]) -> tuple[str, ...]:
+        return tuple(str(f.conclude["grade"]) + (" [unconfirmed]" if f.unconfirmed else "")
+                     for f in pool if f.conclude.get("grade") and not f.muscle)
+
     chronicity = next((str(f.conclude["chronicity"]) for f in confirmed
                        if f.conclude.get("chronicity")), "")
     if not located:
-        return Findings("none", "", "none", False, "", "", grades, "", caveats)
+        return Findings("none", "", "none", False, "", "", (), "", caveats)
     top = max(located, key=lambda f: float(f.conclude.get("priority", 0)))
     level = str(top.conclude["localisation"])
     same = [f for f in confirmed if f.set_id == top.set_id
@@ -56,6 +58,7 @@ def summarise(fired: list[Fired]) -> Findings:
     severity = next((str(f.conclude["severity"]) for f in reversed(same)
                      if f.conclude.get("severity")), "")
     category = next((str(f.conclude["category"]) for f in same if f.conclude.get("category")), "")
+    grades = graded([f for f in fired if f.set_id == top.set_id])  # a grade of this lesion only
     if level in ("nmj", "muscle", "none"):
         chronicity = ""
     shaky = [f.rule_id for f in same if f.limits_unconfirmed]
