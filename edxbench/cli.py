@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     interp.add_argument("run_id", help="run id or a unique prefix of it")
     interp.add_argument("--json", action="store_true")
     interp.add_argument("--dry-run", action="store_true", help="print, do not store")
+    interp.add_argument("--other-side", default=None, metavar="RUN",
+                        help="the same subject's run on the other side: side-to-side "
+                             "differences against data/reference/side-to-side.yaml")
 
     sim = sub.add_parser("sim", help="start the simulated bench alone and print its resources")
     sim.add_argument("--seed", type=int, default=None)
@@ -404,7 +407,12 @@ def _interpret(args: argparse.Namespace, db_path: Path) -> int:
     run_id = find_run_id(db, args.run_id)
     if run_id is None:
         raise LookupError(f"no run matches {args.run_id!r} in {db_path}")
-    document = interpret_run(db, run_id, store=not args.dry_run)
+    other = None
+    if args.other_side:
+        other = find_run_id(db, args.other_side)
+        if other is None:
+            raise LookupError(f"no run matches {args.other_side!r} in {db_path}")
+    document = interpret_run(db, run_id, store=not args.dry_run, other_side=other)
     if args.json:
         json.dump(document, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")

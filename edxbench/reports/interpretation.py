@@ -13,8 +13,10 @@ import sqlite_utils
 
 from engine.events import utc_now
 from engine.interpret import interpret
+from engine.interpret.observations import build_observations
+from engine.interpret.sides import compare_sides
 from engine.paths import protocols_dir
-from engine.protocol import load_protocol_text
+from engine.protocol import Protocol, load_protocol_text
 from storage.queries import get_interpretation, get_run
 from storage.recorder import insert_interpretation, transaction
 
@@ -31,16 +33,31 @@ def stored_facts(run: dict[str, Any], previous: dict[str, Any] | None) -> dict[s
     return facts
 
 
-def interpret_run(db: sqlite_utils.Database, run_id: str, *, store: bool) -> dict[str, Any]:
-    """Interpret a stored run again; with `store`, it becomes the run's current one."""
+def _stored(db: sqlite_utils.Database, run_id: str) -> tuple[dict[str, Any], Protocol]:
     run = get_run(db, run_id)
     if run is None:
         raise LookupError(f"no run {run_id!r} in the database")
     # includes resolve beside the name: the library supplies the included single-nerve files
     protocol = load_protocol_text(str(run["protocol_text"]),
                                   str(protocols_dir() / f"{run['protocol_id']} (stored run)"))
+    return run, protocol
+
+
+def interpret_run(db: sqlite_utils.Database, run_id: str, *, store: bool,
+                  other_side: str | None = None) -> dict[str, Any]:
+    """Interpret a stored run again; with `store`, it becomes the run's current one. With
+    `other_side`, the same subject's run on the other side is compared value by value."""
+    run, protocol = _stored(db, run_id)
     document = interpret(protocol, run["measurements"],
                          stored_facts(run, get_interpretation(db, run_id)))
+    if other_side is not None:
+        other, other_protocol = _stored(db, other_side)
+        if other["subject_id"] != run["subject_id"]:
+            raise LookupError(f"run {other_side[:8]} is of another subject; side-to-side "
+                              "comparison needs the same subject")
+        document["side_to_side"] = {"other_run": other_side, "comparisons": compare_sides(
+            build_observations(protocol, run["measurements"]),
+            build_observations(other_protocol, other["measurements"]))}
     if store:
         at = utc_now()
         with transaction(db) as conn:
@@ -91,5 +108,13 @@ def interpretation_lines(doc: dict[str, Any]) -> list[str]:
     if doc.get("muscles"):
         lines.append("  needle EMG findings: " + "; ".join(
             f"{m} {', '.join(v)}" for m, v in doc["muscles"].items()))
+    sides = (doc.get("side_to_side") or {}).get("comparisons", [])
+    if doc.get("side_to_side"):
+        lines.append(f"  side to side (other run {doc['side_to_side']['other_run'][:8]}): "
+                     f"{len(sides)} comparable values")
+    for c in sides:
+        lines.append(f"    {c['nerve']} {c['recording']} {c['site']} {c['name']}: "
+                     f"{c['this']:g} vs {c['other']:g} {c['unit']}, difference "
+                     f"{c['difference']:g} (limit {c['upper']:g}) {c['outcome']}")
     lines.append(f"  impression: {doc.get('impression', '')}")
     return lines

@@ -207,3 +207,19 @@ def test_bad_rule_files_name_file_and_line(tmp_path: Path, body: str, message: s
     with pytest.raises(CriteriaError) as caught:
         load_rule_set(path)
     assert f"{path}:7:" in str(caught.value) and message in str(caught.value)
+
+
+def test_side_to_side_differences_use_their_own_limits() -> None:
+    from engine.interpret.sides import compare_sides
+
+    protocol = load_protocol(resolve_protocol("ulnar-f-waves"))
+    right = build_observations(protocol, [
+        m("m-wave", "onset_latency", 3.0, "ms", site="wrist"),
+        m("f-waves", "f_min_latency", 27.0, "ms", site="wrist")])
+    left = build_observations(protocol, [
+        m("m-wave", "onset_latency", 3.8, "ms", site="wrist"),
+        m("f-waves", "f_min_latency", 28.5, "ms", site="wrist")])
+    found = {c["name"]: (c["difference"], c["upper"], c["outcome"])
+             for c in compare_sides(right, left)}
+    assert found == {"onset_latency": (0.8, 0.6, "abnormal"),
+                     "f_min_latency": (1.5, 2.5, "normal")}
