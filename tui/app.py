@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from tui.data import DataSource, ProtocolEntry, StorageSource
+from tui.keys import key_actions
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
 from tui.screens.start import StartScreen
@@ -204,16 +205,8 @@ class EdxApp(App[int]):
         if isinstance(self.screen, HelpScreen):
             return
         screen = self.screen
-        keys: list[tuple[str, str]] = []
-        seen: set[str] = set()
-        for active in screen.active_bindings.values():
-            binding = active.binding
-            if not binding.description or not active.enabled or binding.action in seen:
-                continue
-            seen.add(binding.action)
-            keys.append((self.get_key_display(binding), binding.description))
-        keys.append(("ctrl+p", "Command palette"))
-        keys.append(("ctrl+t", "Toggle light/dark theme"))
+        keys = [(k.keys, k.description if k.enabled else f"{k.description} (not now)")
+                for k in key_actions(self, screen)]
         about = getattr(screen, "HELP", "") or ""
         title = f"{screen.sub_title or 'edxbench'} — help"
         self.push_screen(HelpScreen(title, f"{about}\n\n{GENERAL_HELP}".strip(), keys))
@@ -222,41 +215,21 @@ class EdxApp(App[int]):
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Every key action of the screen (tui.keys), plus a few that have no key."""
         from tui.screens.run import RunScreen
-        from tui.screens.run_detail import RunDetailScreen
         from tui.screens.runs import RunsScreen
 
         yield from super().get_system_commands(screen)
         yield SystemCommand("Help", "Keys and what this screen does", self.action_help)
         yield SystemCommand("Light/dark theme", "Switch between light and dark",
                             self.action_toggle_dark)
-        if isinstance(screen, StartScreen):
-            yield SystemCommand("Start run", "Start the selected protocol on the subject",
-                                screen.action_start)
-            yield SystemCommand("Bench", "Instruments, identities and connection state",
-                                self.open_bench)
-            yield SystemCommand("Interrupted runs", "List runs whose engine died; resume one",
-                                self.open_interrupted)
-        if isinstance(screen, RunsScreen):
-            yield SystemCommand("Compare marked runs", "Open the two marked runs side by side",
-                                screen.action_compare)
-            yield SystemCommand("Resume run", "Resume the selected interrupted run",
-                                screen.action_resume)
-            yield SystemCommand("Abnormal only", "Toggle listing only runs with abnormal values",
-                                screen.action_abnormal)
-        if isinstance(screen, RunDetailScreen):
-            yield SystemCommand("Onset marker", "Select the onset marker to move it",
-                                lambda: screen.action_select_marker("onset"))
-            yield SystemCommand("Negative-peak marker", "Select the peak marker to move it",
-                                lambda: screen.action_select_marker("peak"))
-        if not isinstance(screen, RunsScreen | RunScreen) or (
-                isinstance(screen, RunScreen) and not screen.active):
+        palette_only = ("help", "quit", "command_palette", "toggle_dark")
+        for key in key_actions(self, screen):
+            if not key.enabled or key.action in palette_only:
+                continue
+            yield SystemCommand(key.description, f"{screen.sub_title or 'this screen'} · key "
+                                f"{key.keys}",
+                                lambda node=key.node, action=key.action: node.run_action(action))
+        running = isinstance(screen, RunScreen) and screen.active
+        if not running and not isinstance(screen, StartScreen | RunsScreen):  # start has l
             yield SystemCommand("Past runs", "List stored runs, newest first", self.open_runs)
-        if isinstance(screen, RunScreen) and screen.active:
-            yield SystemCommand("Stop run", "End the run after the current action",
-                                screen.action_stop)
-            yield SystemCommand("Abort run", "Turn outputs off now and abort (asks first)",
-                                screen.action_abort)
-        if isinstance(screen, RunScreen) and not screen.active and screen.run_id:
-            yield SystemCommand("Review this run", "Open the finished run",
-                                screen.action_review_run)

@@ -64,6 +64,8 @@ class DataSource(Protocol):
 
     def latest_bench_check(self, profile: str) -> dict[str, Any] | None: ...
 
+    def export_run(self, run_id: str, fmt: str, folder: Path) -> Path: ...
+
     def run_bench_check(self, profile: str, config: Path | None, fast: bool,
                         on_event: Any = None) -> Any: ...
 
@@ -146,6 +148,17 @@ class StorageSource:
             db.close()
         rows = self._query("list_runs", limit=50, offset=0, status="interrupted")
         return [str(r["id"]) for r in rows]
+
+    def export_run(self, run_id: str, fmt: str, folder: Path) -> Path:
+        """Write one run as `edxbench export` would, into `folder`; returns the file."""
+        from edxbench.reports import default_path, export_run
+        from storage.database import open_database
+
+        db = open_database(self.db_path)
+        try:
+            return export_run(db, run_id, fmt, default_path(run_id, fmt, folder))
+        finally:
+            db.close()
 
     def latest_bench_check(self, profile: str) -> dict[str, Any] | None:
         """The newest finished bench check of the profile (storage.queries), or None."""

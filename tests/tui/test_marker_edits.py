@@ -178,3 +178,32 @@ async def test_run_detail_stores_a_moved_marker_by_keys(stored_run: tuple[Path, 
         await pilot.pause()
         assert again.query_one(TracePlot).spec.onset == pytest.approx(moved, abs=1e-15)
         assert not again.pending_moves
+
+
+async def test_a_run_exports_from_its_detail_screen(stored_run: tuple[Path, str],
+                                                    tmp_path: Path) -> None:
+    from textual.widgets import Input
+
+    from tui.screens.export import ExportScreen
+
+    path, run_id = stored_run
+    out = tmp_path / "exports"
+    out.mkdir()
+    app = EdxApp(path, fast=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, StartScreen))
+        app.open_run_detail(run_id)
+        screen = await screen_of(pilot, RunDetailScreen)
+        await wait_for(pilot, lambda: screen.run is not None, what="run loaded")
+        await pilot.press("e")
+        export = await screen_of(pilot, ExportScreen)
+        export.query_one(Input).value = str(tmp_path / "missing")
+        await pilot.press("enter")  # html, into a folder that does not exist
+        await wait_for(pilot, lambda: "Not exported" in screen_text(app), what="refusal")
+        export.query_one(Input).value = str(out)
+        await pilot.press("down", "enter")  # Markdown
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen), what="written")
+    written = out / f"edxbench-{run_id[:8]}.md"
+    assert written.stat().st_mode & 0o077 == 0  # owner only, as the command line writes it
+    text = written.read_text()
+    assert run_id in text and "onset" in text.lower()

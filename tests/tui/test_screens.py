@@ -238,21 +238,38 @@ async def test_help_lists_the_keys_of_the_screen_below(tmp_path: Path) -> None:
         help_screen = await screen_of(pilot, HelpScreen)
         descriptions = [d for _, d in help_screen.keys]
         assert "Start run" in descriptions and "Past runs" in descriptions
+        keys = dict(help_screen.keys)
+        assert keys["l / f2"] == "Past runs"  # every key of an action, not only the first
+        assert "Symptoms" in descriptions  # hidden from the footer, still listed here
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, StartScreen))
 
 
-async def test_palette_offers_context_actions(tmp_path: Path) -> None:
+async def test_palette_offers_every_key_action_and_runs_it(tmp_path: Path) -> None:
+    from tui.keys import key_actions
+
     factory = FakeFactory()
     app = make_app(tmp_path, factory)
     async with app.run_test(size=SIZE) as pilot:
         start = await screen_of(pilot, StartScreen)
         titles = [c.title for c in app.get_system_commands(start)]
-        assert {"Start run", "Past runs", "Help", "Light/dark theme"} <= set(titles)
+        assert {"Start run", "Past runs", "Bench", "Interrupted", "Help",
+                "Light/dark theme"} <= set(titles)
+        enabled = {k.description for k in key_actions(app, start) if k.enabled}
+        assert enabled - {"Quit", "Help", "Light/dark", "palette"} <= set(titles)
+        await pilot.press("ctrl+p")  # the real palette, by keyboard
+        await pilot.pause(0.2)
+        await pilot.press(*"Past runs")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await screen_of(pilot, RunsScreen)
+        await pilot.press("escape")
+        await screen_of(pilot, StartScreen)
         screen = await start_fake_run(pilot)
         await wait_for(pilot, lambda: waiting_for(app, "electrodes"))
         titles = [c.title for c in app.get_system_commands(screen)]
-        assert {"Stop run", "Abort run"} <= set(titles) and "Start run" not in titles
+        assert {"Stop", "Abort"} <= set(titles) and "Start run" not in titles
+        assert "Past runs" not in titles  # not while a study runs
 
 
 async def test_theme_toggles_between_light_and_dark(tmp_path: Path) -> None:

@@ -1,4 +1,6 @@
-"""What the start screen and the runs list look like at 80×24 (review before updating)."""
+"""What the key screens look like (80×24 and 100×32): start, runs list, run with a live
+sweep, safety checklist, run detail with a moved marker, help, compare, bench. Review every
+changed snapshot before updating it."""
 
 from __future__ import annotations
 
@@ -109,3 +111,47 @@ def test_help_of_the_run_detail(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(frozen_app(), terminal_size=(80, 24), run_before=help_open)
+
+
+def test_compare_two_runs(snap_compare: Any) -> None:
+    from tui.screens.compare import CompareScreen
+    from tui.widgets.trace_plot import TracePlot
+
+    async def side_by_side(pilot: Any) -> None:
+        await screen_of(pilot, StartScreen)
+        pilot.app.open_compare("run-00003", "run-00001")
+        compare = await screen_of(pilot, CompareScreen)
+        await wait_for(pilot, lambda: all(p.spec is not None
+                                          for p in compare.query(TracePlot)))
+        await pilot.pause()
+
+    assert snap_compare(frozen_app(), terminal_size=(100, 32), run_before=side_by_side)
+
+
+class CheckedBenchSource(FakeSource):
+    """The fake bench with a stored bench check that failed one check."""
+
+    def latest_bench_check(self, profile: str) -> dict[str, Any]:
+        checks = [("pulse-10", "Routine pulse (10 mA, 0.2 ms) into the 1 kΩ load", "pass"),
+                  ("gain", "Amplifier gain (1 mV calibration square wave)", "pass"),
+                  ("noise", "Noise floor (inputs shorted)", "fail")]
+        return {"run_id": "bc-00001-0000", "bench_profile": profile, "status": "completed",
+                "started_at": "2026-01-02T08:00:00+00:00",
+                "finished_at": "2026-01-02T08:01:00+00:00", "outcome": "fail",
+                "checks": [{"step_id": s, "title": t, "outcome": o, "measurements": []}
+                           for s, t, o in checks]}
+
+
+def test_bench_screen(snap_compare: Any) -> None:
+    from tui.screens.bench import BenchScreen
+
+    async def checked(pilot: Any) -> None:
+        await screen_of(pilot, StartScreen)
+        pilot.app.open_bench()
+        bench = await screen_of(pilot, BenchScreen)
+        await wait_for(pilot, lambda: bench.info is not None and bench.validation is not None)
+        await pilot.pause()
+
+    app = EdxApp(Path("/nonexistent/snapshot.db"), source=CheckedBenchSource(n_runs=3),
+                 session_factory=FakeFactory())
+    assert snap_compare(app, terminal_size=(80, 24), run_before=checked)

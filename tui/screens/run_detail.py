@@ -9,6 +9,7 @@ and the table shows the revised values marked as edited (the originals stay stor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
@@ -60,19 +61,21 @@ class RunDetailScreen(Screen[None]):
             "ten, z puts it back where the analysis placed it, Esc deselects. The time and "
             "signal at the marker are shown. Enter stores the moved markers with a reason: "
             "the trace is re-measured at once and revised values are marked * edited (the "
-            "original values stay stored). Esc goes back.")
+            "original values stay stored). e exports the run (HTML, Markdown, JSON, CSV or "
+            "EDF+). Esc goes back.")
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "trace(1)", "Next trace"),
-        Binding("p", "trace(-1)", "Prev trace"),
-        Binding("o", "select_marker('onset')", "Onset mark"),
-        Binding("k", "select_marker('peak')", "Peak mark"),
+        Binding("n", "trace(1)", "Next"),
+        Binding("p", "trace(-1)", "Prev trace", show=False),
+        Binding("o", "select_marker('onset')", "Onset"),
+        Binding("k", "select_marker('peak')", "Peak"),
         Binding("left", "move_marker(-1)", "−1 sample", show=False, priority=True),
         Binding("right", "move_marker(1)", "+1 sample", show=False, priority=True),
         Binding("shift+left", "move_marker(-10)", "−10 samples", show=False, priority=True),
         Binding("shift+right", "move_marker(10)", "+10 samples", show=False, priority=True),
         Binding("z", "reset_marker", "Auto marker", show=False),
-        Binding("enter", "store_markers", "Store marks", priority=True),
+        Binding("enter", "store_markers", "Store", priority=True),
+        Binding("e", "export", "Export"),
         Binding("escape", "back", "Back"),
     ]
 
@@ -410,7 +413,18 @@ class RunDetailScreen(Screen[None]):
         self._show_markers()
         self.refresh_bindings()
 
+    def action_export(self) -> None:
+        from tui.screens.export import ExportScreen
+
+        def written(path: Path | None) -> None:
+            if path is not None:
+                self.notify(f"Exported to {path}", timeout=8)
+
+        self.app.push_screen(ExportScreen(self.run_id), written)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "export":
+            return self.run is not None
         if action == "trace":
             return len(self.traces) > 1
         if action in ("move_marker", "reset_marker"):

@@ -18,6 +18,7 @@ class KeyFooter(Footer):
     """A Footer that compares what it would show with what it shows."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("compact", True)  # every key visible at 80 columns
         super().__init__(*args, **kwargs)
         self._shown: tuple[Any, ...] | None = None
 
