@@ -50,6 +50,13 @@ def render_edf(data: RunData) -> bytes:
         if trace.codes.size / rate < record - 1e-12:
             annotations.append(edfio.EdfAnnotation(
                 round(trace.codes.size / rate, 7), None, f"End of sweep [{label}]"))
+    if data.interpretation:  # the reading travels with the traces, marked for confirmation
+        where = data.interpretation.get("localisation") or {}
+        site = f": {where['site']}" if where.get("site") else ""
+        annotations.append(edfio.EdfAnnotation(0.0, None, _ascii(
+            f"Interpretation: {where.get('level', 'none')}{site}; nature "
+            f"{data.interpretation.get('nature', '')}; requires confirmation by the reader",
+            200)))
     start = _start(str(data.run["started_at"]))
     edf = edfio.Edf(
         signals,

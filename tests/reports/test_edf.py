@@ -50,6 +50,9 @@ def test_real_run_reads_back_with_pyedflib(normal_run: StoredRun, tmp_path: Path
     signals, annotations, info = read_back(path)
     assert info["edfplus"] == pyedflib.FILETYPE_EDFPLUS and info["patient"] == "normal-adult"
     assert len(signals) == len(data.traces) >= 4  # search and final sweeps of two sites
+    # the run's interpretation rides along as an annotation at the start
+    assert (0.0, "Interpretation: none; nature none; requires confirmation by the reader") \
+        in annotations
     for signal, trace in zip(signals, data.traces, strict=True):
         assert signal["rate"] == pytest.approx(trace.sample_rate, rel=1e-12)
         assert signal["unit"] == "mV" and trace.site in signal["label"]
