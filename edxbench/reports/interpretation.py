@@ -33,14 +33,18 @@ def stored_facts(run: dict[str, Any], previous: dict[str, Any] | None) -> dict[s
     return facts
 
 
+def stored_protocol(run: dict[str, Any]) -> Protocol:
+    """The run's stored protocol text, parsed; includes resolve beside the name, so the
+    library supplies the included single-nerve files."""
+    return load_protocol_text(str(run["protocol_text"]),
+                              str(protocols_dir() / f"{run['protocol_id']} (stored run)"))
+
+
 def _stored(db: sqlite_utils.Database, run_id: str) -> tuple[dict[str, Any], Protocol]:
     run = get_run(db, run_id)
     if run is None:
         raise LookupError(f"no run {run_id!r} in the database")
-    # includes resolve beside the name: the library supplies the included single-nerve files
-    protocol = load_protocol_text(str(run["protocol_text"]),
-                                  str(protocols_dir() / f"{run['protocol_id']} (stored run)"))
-    return run, protocol
+    return run, stored_protocol(run)
 
 
 def interpret_run(db: sqlite_utils.Database, run_id: str, *, store: bool,

@@ -36,6 +36,7 @@ class RunData:
     notices: list[Notice]
     protocol: dict[str, Any] = field(default_factory=dict)
     interpretation: dict[str, Any] | None = None  # edxbench.interpretation/1, if any
+    expanded_steps: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
@@ -50,7 +51,10 @@ class RunData:
         return list(self.run["steps"])
 
     def protocol_step(self, step_id: str) -> dict[str, Any]:
-        """The step as the protocol wrote it (empty if the text no longer parses)."""
+        """The step as the protocol wrote it (empty if the text no longer parses); steps of
+        included protocols come from the protocol as the engine expands it."""
+        if step_id in self.expanded_steps:
+            return self.expanded_steps[step_id]
         groups = self.protocol.get("steps") or {}
         if not isinstance(groups, dict):
             return {}
@@ -80,7 +84,25 @@ def load_run(db: sqlite_utils.Database, run_id: str) -> RunData:
 
     return RunData(run=run, traces=traces, notices=_notices(db, run_id),
                    protocol=_parse_protocol(str(run.get("protocol_text") or "")),
-                   interpretation=current_interpretation(db, run_id))
+                   interpretation=current_interpretation(db, run_id),
+                   expanded_steps=_expanded_steps(run))
+
+
+def _expanded_steps(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each step of the protocol with its includes expanded, as the fields the tables read
+    (kind, measure, quantity, distal, proximal); empty if the text no longer reads."""
+    from dataclasses import fields as dc_fields
+
+    from edxbench.reports.interpretation import stored_protocol
+
+    try:
+        protocol = stored_protocol(run)
+    except Exception:  # an old run whose protocol no longer parses: raw text only
+        return {}
+    wanted = ("kind", "measure", "quantity", "distal", "proximal", "terms", "muscle", "nerve",
+              "recording")
+    return {step.id: {f.name: getattr(step, f.name) for f in dc_fields(step)
+                      if f.name in wanted} for step in protocol.steps}
 
 
 def _parse_protocol(text: str) -> dict[str, Any]:

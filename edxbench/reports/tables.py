@@ -31,7 +31,11 @@ STUDY_SECTIONS = {"motor": "motor", "sensory": "sensory", "f-wave": "fwave",
                   "h-reflex": "hreflex", "rns": "rns", "needle": "needle"}
 COMPUTE_SECTIONS = {"sensory_velocity": "sensory"}
 COLUMN_ORDER = ("onset_latency", "neg_peak_latency", "neg_amplitude", "p2p_amplitude",
-                "neg_duration", "neg_area")
+                "neg_duration", "neg_area",
+                # needle EMG: at rest, minimal effort, maximal effort
+                "fibrillation_rate", "positive_sharp_wave_rate", "muap_count", "muap_amplitude",
+                "muap_duration", "muap_polyphasic", "muap_firing_rate", "recruitment_frequency",
+                "interference_turns", "interference_amplitude")
 LABELS = {
     "onset_latency": "Onset latency",
     "neg_peak_latency": "Peak latency",
@@ -41,6 +45,16 @@ LABELS = {
     "neg_area": "Area",
     "conduction_velocity": "Conduction velocity",
     "sensory_velocity": "Sensory velocity",
+    "fibrillation_rate": "Fibrillations",
+    "positive_sharp_wave_rate": "Positive sharp waves",
+    "muap_count": "MUAPs",
+    "muap_amplitude": "MUAP amplitude",
+    "muap_duration": "MUAP duration",
+    "muap_polyphasic": "Polyphasic MUAPs",
+    "muap_firing_rate": "Firing rate",
+    "recruitment_frequency": "Recruitment frequency",
+    "interference_turns": "Interference turns",
+    "interference_amplitude": "Interference amplitude",
 }
 
 
@@ -83,11 +97,19 @@ def flag(outcome: str) -> str:
 def build_tables(data: RunData) -> list[Table]:
     """Sections in a fixed clinical order, each only if it has measurements."""
     kinds = {step["step_id"]: step["kind"] for step in data.steps}
+    sections = [(section_of(data, m), m) for m in data.measurements]
+    nerves: dict[str, set[tuple[str, str]]] = {}
+    for key, m in sections:
+        nerves.setdefault(key, set()).add(_nerve_of(data, m))
     tables: dict[str, Table] = {}
-    for m in data.measurements:
-        key = section_of(data, m)
+    for key, m in sections:
         table = tables.setdefault(key, Table(key=key, title=SECTION_TITLES[key]))
-        if kinds.get(m["step_id"]) == "compute" or m["trace_id"] is None:
+        if len(nerves[key] - {("", "")}) > 1:  # a composite study: say which nerve
+            nerve, recording = _nerve_of(data, m)
+            if nerve:
+                m = {**m, "site": f"{nerve} {recording} · {m['site'] or m['step_id']}"}
+        needle = key == "needle" and kinds.get(m["step_id"]) == "needle"
+        if not needle and (kinds.get(m["step_id"]) == "compute" or m["trace_id"] is None):
             table.segments.append(m)
             continue
         row_label = str(m["site"] or m["step_id"])
@@ -103,6 +125,16 @@ def build_tables(data: RunData) -> list[Table]:
     return [tables[key] for key in SECTION_TITLES if key in tables]
 
 
+def _nerve_of(data: RunData, m: dict[str, Any]) -> tuple[str, str]:
+    """(nerve, recording) of a measurement's step, following a compute step's operands."""
+    step = data.protocol_step(str(m["step_id"]))
+    if step.get("kind") == "compute" and not step.get("nerve"):
+        anchor = step.get("distal") or next(iter(step.get("terms") or ()), "")
+        if anchor:
+            return _nerve_of(data, {"step_id": str(anchor).split(".")[0]})
+    return str(step.get("nerve") or ""), str(step.get("recording") or "")
+
+
 def section_of(data: RunData, m: dict[str, Any]) -> str:
     name = str(m["name"])
     for prefix, key in NAME_PREFIX_SECTIONS:
@@ -113,7 +145,8 @@ def section_of(data: RunData, m: dict[str, Any]) -> str:
         key = COMPUTE_SECTIONS.get(str(step.get("quantity", "")))
         if key:
             return key
-        for operand in (step.get("distal"), step.get("proximal")):
+        for operand in (step.get("distal"), step.get("proximal"),
+                        *(step.get("terms") or ())):
             if operand:
                 return section_of(data, {"name": "", "step_id": str(operand).split(".")[0]})
     if step.get("kind") == "needle":  # every needle quantity, in a composite study too

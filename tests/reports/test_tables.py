@@ -46,3 +46,34 @@ def test_study_kind_decides_when_a_step_says_nothing() -> None:
                         "measurements": [m("a", "onset_latency", "wrist")]},
                    traces=[], notices=[], protocol=protocol)
     assert [t.key for t in build_tables(data)] == ["sensory"]
+
+
+def test_composite_rows_name_their_nerve_and_needle_muscles_are_rows() -> None:
+    expanded = {
+        "mm-wrist": {"kind": "stimulate", "measure": "cmap", "nerve": "median",
+                     "recording": "APB"},
+        "um-wrist": {"kind": "stimulate", "measure": "cmap", "nerve": "ulnar",
+                     "recording": "ADM"},
+        "um-slowing": {"kind": "compute", "quantity": "difference", "nerve": "",
+                       "terms": ("um-a.conduction_velocity", "um-b.conduction_velocity")},
+        "um-a": {"kind": "compute", "quantity": "conduction_velocity", "distal": "um-wrist",
+                 "nerve": "ulnar", "recording": "ADM"},
+        "cx-deltoid": {"kind": "needle", "muscle": "deltoid"},
+    }
+    steps = [{"step_id": k, "kind": v["kind"]} for k, v in expanded.items()]
+    measurements = [
+        m("mm-wrist", "onset_latency", "wrist"), m("um-wrist", "onset_latency", "wrist"),
+        m("um-slowing", "difference", "elbow-slowing", trace_id=None, unit="m/s"),
+        m("cx-deltoid", "muap_duration", "deltoid", trace_id=None),
+        m("cx-deltoid", "fibrillation_rate", "deltoid", trace_id=None, unit="/s"),
+    ]
+    data = RunData(run={"id": "r", "steps": steps, "measurements": measurements}, traces=[],
+                   notices=[], protocol={"study": {"kind": "needle"}}, expanded_steps=expanded)
+    tables = {t.key: t for t in build_tables(data)}
+    assert list(tables) == ["motor", "needle"]
+    assert [site for site, _ in tables["motor"].sites] == ["median APB · wrist",
+                                                           "ulnar ADM · wrist"]
+    assert [s["site"] for s in tables["motor"].segments] == ["ulnar ADM · elbow-slowing"]
+    assert [site for site, _ in tables["needle"].sites] == ["deltoid"]
+    assert [name for name, _ in tables["needle"].columns] == ["fibrillation_rate",
+                                                              "muap_duration"]
