@@ -419,7 +419,9 @@ def _territory_snaps(ctx: Context, element: str, by: str) -> tuple[str, list[str
         if territory is None or element not in (
                 territory.roots if by == "root" else territory.plexus):
             continue
-        low = o.value is None or (o.lower is not None and float(o.value) < float(o.lower))
+        if o.value is not None and o.lower is None:
+            continue  # no limit for this technique: neither normal nor low
+        low = o.value is None or float(o.value) < float(o.lower)  # type: ignore[arg-type]
         note = " [limit unconfirmed]" if o.unconfirmed_limit else ""
         value = "absent" if o.value is None else f"{float(o.value):g} µV"
         limit = f" (lower limit {float(o.lower):g}){note}" if o.lower is not None else ""

@@ -70,7 +70,8 @@ def build_observations(protocol: Protocol, measurements: Iterable[Mapping[str, A
             continue
         kind, nerve, recording, role = _context(step, protocol)
         note = str(row.get("note", "") or "")
-        value = None if kind in ("motor", "sensory") and no_response(note) else row.get("value")
+        value = None if no_response(note, sensory=kind == "sensory") and kind in (
+            "motor", "sensory") else row.get("value")
         observations.append(Observation(
             step_id=step.id, kind=kind, nerve=nerve, recording=recording,
             site=str(row.get("site", "")), role=role, name=str(row["name"]),
@@ -84,12 +85,17 @@ def build_observations(protocol: Protocol, measurements: Iterable[Mapping[str, A
 NOT_ACCEPTABLE = re.compile(r"waveform not acceptable \(flags (\d+)\)")
 
 
-def no_response(note: str) -> bool:
+def no_response(note: str, *, sensory: bool = False) -> bool:
     """The engine measured noise: below the signal-to-noise criterion or no onset. Its
-    numbers are kept in storage, but a reader calls this response absent."""
+    numbers are kept in storage, but a reader calls this response absent. A SNAP that
+    fails any acceptability test (identifiable onset, peak and return to baseline, AANEM
+    2020, edx.md §4) is no reliable response either; a CMAP that only fails to return to
+    baseline keeps its amplitude (dispersed proximal CMAPs do that)."""
     found = NOT_ACCEPTABLE.search(note)
-    return bool(found) and bool(
-        int(found.group(1)) & (rustcore.FLAG_LOW_SNR | rustcore.FLAG_NO_ONSET))
+    if not found:
+        return False
+    return sensory or bool(int(found.group(1)) & (rustcore.FLAG_LOW_SNR
+                                                  | rustcore.FLAG_NO_ONSET))
 
 
 def derived_motor(observations: list[Observation]) -> list[Observation]:

@@ -178,7 +178,8 @@ def test_cold_limb_is_a_caveat() -> None:
 
 def test_no_response_reads_the_engine_note() -> None:
     assert no_response("waveform not acceptable (flags 1)")
-    assert not no_response("waveform not acceptable (flags 4)")  # no return: still measured
+    assert not no_response("waveform not acceptable (flags 4)")  # CMAP: amplitude stands
+    assert no_response("waveform not acceptable (flags 4)", sensory=True)  # SNAP: unreliable
     assert not no_response("clipped: the response exceeds the sweep's range")
     rows = [m("ms-d2", "amplitude", 9.0, "µV", note="waveform not acceptable (flags 17)")]
     protocol = load_protocol(resolve_protocol("carpal-tunnel"))
