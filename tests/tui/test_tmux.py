@@ -1,4 +1,5 @@
-"""The real command in a real terminal: tmux, keystrokes, and what a person would see.
+"""The real command in a real terminal: tmux, keystrokes, and what a person would see:
+a whole study, its review (a marker edit stored, an export), the filters and the bench.
 
 Started the way the README says (`make run` runs `.venv/bin/edxbench`), here with a
 database in tmp_path and the simulated bench in fast time.
@@ -111,6 +112,15 @@ def prompt_line(text: str) -> str | None:
     return None
 
 
+def folder_field(text: str) -> str | None:
+    """What the export dialog's folder field shows (its line follows the instruction)."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines[:-1]):
+        if "Folder (" in line:
+            return lines[i + 1].strip().strip("█").strip()
+    return None
+
+
 FINISHED = ("Run completed", "Run failed", "Run aborted", "Run stopped")
 
 
@@ -160,10 +170,41 @@ def test_study_by_keystrokes_then_reopen_it(term: Terminal) -> None:
     term.send("n")
     term.wait("trace 2/")
     term.wait("neg↑")  # the trace is plotted negativity-up, and says so
+    term.send("p")
+    term.wait("trace 1/")
+    term.send("p")  # wraps to the last trace: the accepted elbow sweep, with measurements
+    term.wait("· final")
     term.send("o")
     term.wait("onset marker")
     term.send("Right")
     term.wait("NOT stored")
+    term.send("Enter")  # store it: a reason is asked first
+    term.wait("Why was the")
+    term.type("onset on the baseline noise")
+    term.send("Enter")
+    term.wait("Stored edit #1")
+    with sqlite3.connect(term.db) as db:
+        edits = db.execute("SELECT marker, reason FROM marker_edits").fetchall()
+        kinds = [k for (k,) in db.execute("SELECT kind FROM events ORDER BY id")]
+        revised = db.execute("SELECT count(*) FROM measurement_revisions").fetchone()[0]
+    assert edits == [("onset", "onset on the baseline noise")]
+    assert kinds[-1] == "MarkerEdited" and revised >= 1
+    audit = subprocess.run([str(EDXBENCH), "audit", "verify", "--db", str(term.db)],
+                           capture_output=True, text=True, timeout=60)
+    assert audit.returncode == 0 and "chain intact" in audit.stdout
+
+    term.send("e")  # export this run from the review screen
+    term.wait("Export run")
+    term.send("BTab")  # to the folder field
+    term.send("C-u")
+    term.wait(lambda s: folder_field(s) == "")
+    term.type(str(term.db.parent))
+    term.wait(lambda s: str(term.db.parent).endswith(folder_field(s) or "?"))
+    term.send("Enter")  # exports in the highlighted format, the first: HTML
+    term.wait("Exported to")
+    exported = list(term.db.parent.glob("edxbench-*.html"))
+    assert len(exported) == 1 and "<html" in exported[0].read_text().lower()
+
     term.send("Escape")  # deselects the marker
     term.wait(lambda s: "onset marker" not in s)
     term.send("Escape")
@@ -177,16 +218,38 @@ def test_study_by_keystrokes_then_reopen_it(term: Terminal) -> None:
         term.wait("No matching runs.")
     term.send("a")
     term.wait(lambda s: "normal-adult" in s and "runs 1–1" in s)
+
+    term.send("Escape")
+    term.wait("Start run (F5)")
+    term.send("b")  # the bench: identities, then the latest check and running one
+    term.wait(lambda s: "connected" in s and "No bench check on record" in s, timeout=60)
+    term.send("v")
+    term.wait("Run the bench check?")
+    term.send("y")
+    bench = term.wait(lambda s: "checks passed" in s, timeout=120)
+    assert "PASS" in bench and "FAIL" not in bench
+    term.send("Escape")
+    term.wait("Start run (F5)")
     term.send("C-q")
     assert term.exit_code() == 0
 
 
-def test_hang_up_aborts_the_study_and_exits(term: Terminal) -> None:
+def test_hang_up_leaves_the_study_waiting_then_its_host_aborts_it(term: Terminal) -> None:
+    """A dropped SSH link detaches (the engine host keeps the run at its prompt, see
+    test_tmux_reattach.py); stopping the host aborts the run with outputs off."""
     start_study(term)
     term.wait(lambda s: prompt_line(s) is not None and "?" in (prompt_line(s) or ""))
-    pid = term.app_pid()
-    os.kill(pid, signal.SIGHUP)
+    os.kill(term.app_pid(), signal.SIGHUP)
     assert term.exit_code() == 0
     with sqlite3.connect(term.db) as db:
-        status = db.execute("SELECT status FROM runs").fetchall()
-    assert status == [("aborted",)]
+        status, host = db.execute("SELECT status, owner_pid FROM runs").fetchone()
+    assert status == "running" and host and Path(f"/proc/{host}").exists()
+    os.kill(host, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with sqlite3.connect(term.db) as db:
+            status = db.execute("SELECT status FROM runs").fetchone()[0]
+        if status != "running":
+            break
+        time.sleep(0.1)
+    assert status == "aborted"

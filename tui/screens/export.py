@@ -59,8 +59,9 @@ class ExportScreen(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="export-box"):
-            yield Static(Text.assemble(("Export run ", "bold"), (self.run_id, "bold"),
-                                       "\nFolder (Tab to edit), then a format and Enter:"))
+            yield Static(Text.assemble(
+                ("Export run ", "bold"), (self.run_id, "bold"),
+                "\nFolder (shift+Tab edits it) and format; Enter writes the file:"))
             yield Input(str(self.directory), id="export-folder", compact=True)
             yield OptionList(*(Option(f"{fmt:<5} {name}", id=fmt) for fmt, name in FORMAT_NAMES),
                              id="export-formats", markup=False)
@@ -70,17 +71,23 @@ class ExportScreen(ModalScreen[Path | None]):
         self.query_one(OptionList).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the folder field exports in the highlighted format."""
         event.stop()
-        self.query_one(OptionList).focus()
+        formats = self.query_one(OptionList)
+        index = formats.highlighted if formats.highlighted is not None else 0
+        self._export(formats.get_option_at_index(index).id)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        if self.busy or event.option.id is None:
+        self._export(event.option.id)
+
+    def _export(self, fmt: str | None) -> None:
+        if self.busy or fmt is None:
             return
         folder = Path(self.query_one(Input).value.strip() or ".").expanduser()
         self.busy = True
         self.query_one("#export-status", Static).update(Text("writing…", style="dim"))
-        self._write(event.option.id, folder)
+        self._write(fmt, folder)
 
     @work(thread=True, exit_on_error=False, group="export")
     def _write(self, fmt: str, folder: Path) -> None:
