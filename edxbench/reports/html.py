@@ -29,7 +29,9 @@ figcaption { font-size: 12px; color: #444; } .impression { border: 1px solid #e0
   background: #fff8e0; padding: 8px 12px; }
 .notice-warning, .notice-error { color: #b00; }
 ul.evidence { margin: 0; padding-left: 16px; } td.source { font-size: 12px; color: #555; }
-table.criteria td.evidence { min-width: 340px; } table.criteria td.title { width: 170px; }
+table.criteria td.evidence { min-width: 340px; }
+table.wide { font-size: 12px; } table.wide th, table.wide td { padding: 2px 4px; }
+table.criteria td.title { width: 170px; }
 .unconfirmed { color: #8a5a00; }
 """
 
@@ -77,7 +79,8 @@ def _table(table: Table) -> str:
            f"<h2>{e(table.title)}</h2>", f'<p class="note">{e(sections.FLAG_NOTE)}</p>']
     if table.sites:
         heads = "".join(f"<th>{e(label(name))} ({e(unit)})</th>" for name, unit in table.columns)
-        out.append(f"<table><tr><th>Site</th>{heads}</tr>")
+        wide = ' class="wide"' if len(table.columns) > 7 else ""  # needle EMG: ten columns
+        out.append(f"<table{wide}><tr><th>Site</th>{heads}</tr>")
         for site, cells in table.sites:
             tds = "".join(_cell(cells.get(name)) for name, _ in table.columns)
             out.append(f"<tr><th>{e(site)}</th>{tds}</tr>")

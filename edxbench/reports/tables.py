@@ -30,8 +30,8 @@ MEASURE_SECTIONS = {"cmap": "motor", "snap": "sensory"}
 STUDY_SECTIONS = {"motor": "motor", "sensory": "sensory", "f-wave": "fwave",
                   "h-reflex": "hreflex", "rns": "rns", "needle": "needle"}
 COMPUTE_SECTIONS = {"sensory_velocity": "sensory"}
-COLUMN_ORDER = ("onset_latency", "neg_peak_latency", "neg_amplitude", "p2p_amplitude",
-                "neg_duration", "neg_area",
+COLUMN_ORDER = ("onset_latency", "neg_peak_latency", "peak_latency", "neg_amplitude",
+                "amplitude", "p2p_amplitude", "neg_duration", "neg_area",
                 # needle EMG: at rest, minimal effort, maximal effort
                 "fibrillation_rate", "positive_sharp_wave_rate", "muap_count", "muap_amplitude",
                 "muap_duration", "muap_polyphasic", "muap_firing_rate", "recruitment_frequency",
