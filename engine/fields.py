@@ -78,6 +78,7 @@ class FieldReader:
                unit: str = "") -> float | None:
         value = self._get(key, default, required)
         if value is None:
+            self._check_not_blank(key, required, default)
             return None
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.error(key, f"must be a number{f' in {unit}' if unit else ''}, "
@@ -96,6 +97,7 @@ class FieldReader:
                 minimum: int | None = None, maximum: int | None = None) -> int | None:
         value = self._get(key, default, required)
         if value is None:
+            self._check_not_blank(key, required, default)
             return None
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.error(key, f"must be a whole number, got {_kind(value)} {value!r}")
@@ -113,7 +115,7 @@ class FieldReader:
 
     def sub(self, key: str, what: str, *, required: bool = False) -> FieldReader | None:
         value = self._get(key, None, required)
-        if value is None:
+        if value is None and not (required and key in self.mapping):
             return None
         return FieldReader(value, f"{self.what}: {what}", self._mark(key))
 
@@ -126,6 +128,25 @@ class FieldReader:
         if not isinstance(value, list):
             raise self.error(key, f"must be a list, got {_kind(value)}")
         return value  # type: ignore[return-value]
+
+    def numbers(self, key: str, *, unit: str = "") -> tuple[float, ...]:
+        """A list of finite numbers; a bad item is reported where it stands."""
+        items = self.items(key)
+        found = []
+        for index, value in enumerate(items):
+            if (isinstance(value, bool) or not isinstance(value, int | float)
+                    or not math.isfinite(value)):
+                raise SourceError(items.mark_of(index), f"{self.what}: '{key}' item {index + 1} "
+                                  f"must be a finite number{f' in {unit}' if unit else ''}, "
+                                  f"got {_kind(value)} {value!r}")
+            found.append(float(value))
+        return tuple(found)
+
+    def _check_not_blank(self, key: str, required: bool, default: Any) -> None:
+        """`key:` written with no value where a value is needed (a null would not be
+        replaced by the default silently)."""
+        if key in self.mapping and (required or default is not None):
+            raise self.error(key, "has no value")
 
     def finish(self) -> None:
         for key in self.mapping:

@@ -441,7 +441,7 @@ def _parse_series(r: FieldReader, common: dict) -> SeriesStep:
     mode = str(r.choice("mode", ("f_wave", "rns", "h_reflex"), required=True))
     current_from = str(r.identifier("current_from", "") or "")
     fixed = r.number("fixed_mA", minimum=0.1, maximum=100, unit="mA")
-    ramp = tuple(float(x) for x in r.items("ramp_mA"))
+    ramp = r.numbers("ramp_mA", unit="mA")
     if mode == "h_reflex":  # a recruitment curve: its own currents, never a fixed one
         if current_from or fixed is not None or len(ramp) != 2 or not 0 < ramp[0] < ramp[1]:
             raise ProtocolError(r.mark, f"{r.what}: mode h_reflex needs 'ramp_mA: [start, "
@@ -451,12 +451,12 @@ def _parse_series(r: FieldReader, common: dict) -> SeriesStep:
     elif bool(current_from) == (fixed is not None):
         raise ProtocolError(r.mark, f"{r.what}: give exactly one of 'current_from' or "
                                     "'fixed_mA'")
-    repeats = tuple(float(x) for x in r.items("repeat_after_s"))
+    repeats = r.numbers("repeat_after_s", unit="s")
     if repeats and (mode != "rns" or list(repeats) != sorted(set(repeats))
                     or not 0 < repeats[0] <= repeats[-1] <= 600):
         raise r.error("repeat_after_s", "(rns only) must list increasing times in s, "
                                         "each in (0, 600]")
-    window = tuple(float(x) for x in r.items("window_ms")) or (20.0, 55.0)
+    window = r.numbers("window_ms", unit="ms") or (20.0, 55.0)
     if len(window) != 2 or not 0 <= window[0] < window[1]:
         raise r.error("window_ms", "must be [start, end] in ms with start < end")
     return SeriesStep(
