@@ -132,14 +132,15 @@ class EdxApp(App[int]):
                         exit_on_error=False, group="runs-prefetch")
         self.push_screen(screen)
 
-    def open_run_detail(self, run_id: str) -> None:
+    def open_run_detail(self, run_id: str, start_step: str | None = None,
+                        on_close: Callable[[Any], None] | None = None) -> None:
         from tui.screens.run_detail import RunDetailScreen
 
-        screen = RunDetailScreen(run_id)
+        screen = RunDetailScreen(run_id, start_step)
         screen.prefetching = True  # read the run while the screen composes
         self.run_worker(screen.fetch_now, thread=True, exit_on_error=False,
                         group="detail-prefetch")
-        self.push_screen(screen)
+        self.push_screen(screen, on_close)
 
     def open_interrupted(self) -> None:
         self.open_runs(status="interrupted")

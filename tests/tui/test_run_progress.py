@@ -98,3 +98,44 @@ async def test_fault_retry_and_f_wave_progress(tmp_path: Path) -> None:
     series = [s for s in shown if s is not None]
     assert series == [("F-waves", n, 20) for n in range(1, 21)]
     assert bars and "F-waves 20/20" in bars[-1]
+
+
+async def test_last_sweep_markers_are_stored_from_the_run_screen(tmp_path: Path) -> None:
+    from textual.widgets import Input
+
+    from tui.screens.reason import ReasonScreen
+    from tui.screens.run_detail import RunDetailScreen
+    from tui.widgets.measurements_table import MeasurementsTable
+
+    app = EdxApp(tmp_path / "edx.db", fast=True)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await screen_of(pilot, StartScreen)
+        app.start_run(ProtocolEntry("median-motor", "Median motor",
+                                    ROOT / "protocols" / "median_motor.yaml"), "normal-adult")
+        screen = await screen_of(pilot, RunScreen, timeout=30)
+        while screen.marker_step is None:  # until the wrist sweep is accepted and stored
+            prompt = await wait_for(pilot, lambda: prompt_of(app), timeout=60, what="prompt")
+            await pilot.press("a" if prompt.kind == "review" else "enter")
+            await wait_for(pilot, lambda p=prompt: prompt_of(app) is not p, timeout=60)
+        assert screen.marker_step == "wrist" and "Markers" in screen_text(app)
+        await pilot.press("m")
+        detail = await screen_of(pilot, RunDetailScreen)
+        await wait_for(pilot, lambda: detail.current_trace is not None, what="wrist sweep")
+        assert detail.traces[detail.trace_index]["step_id"] == "wrist"
+        assert detail.traces[detail.trace_index]["role"] == "final"
+        await pilot.press("o", "shift+right", "enter")
+        await screen_of(pilot, ReasonScreen)
+        app.screen.query_one(Input).value = "stimulus artefact tail"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "Stored edit" in screen_text(app), what="stored")
+        await pilot.press("escape", "escape")
+        await screen_of(pilot, RunScreen)
+        table = screen.query_one(MeasurementsTable)
+        await wait_for(pilot, lambda: any(str(table.get_row_at(i)[2]).endswith("*")
+                                          for i in range(table.row_count)),
+                       what="revised values on the run screen")
+        await pilot.press("ctrl+x")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not screen.active, timeout=60, what="aborted")
+        assert screen.final_status == "aborted"

@@ -59,6 +59,7 @@ class RunScreen(Screen[None]):
         # Priority: a focused Input would otherwise take ctrl+x as "cut".
         Binding("ctrl+x", "abort", "Abort", priority=True),
         Binding("v", "review_run", "Review run"),
+        Binding("m", "markers", "Markers"),
         Binding("escape", "leave", "New study"),
         Binding("p,f7", "pause", "Pause"),
         Binding("t", "take_control", "Take control", show=False),
@@ -85,6 +86,8 @@ class RunScreen(Screen[None]):
         self.steps_done = 0
         self.series = SeriesCounter()  # F-waves n/20, RNS n/10, averaging n/N
         self.last_error = ""
+        self.marker_step: str | None = None  # the step whose accepted sweep m opens
+        self._step_titles: dict[str, str] = {}
         self.measurement_count = 0
         self.step_title = ""
         self._stop_requested = threading.Event()
@@ -279,6 +282,7 @@ class RunScreen(Screen[None]):
         self.state = "running"
         self.steps_total = len(event.steps)
         self.series.plans = plans_from_provenance(event.provenance)
+        self._step_titles = {s.step_id: s.title for s in event.steps}
         self.query_one(StepList).set_steps(event.steps)
         resumed = " · resumed" if event.resumed else ""
         self.sub_title = (f"{event.protocol_title} · {event.subject_id} · "
@@ -303,6 +307,8 @@ class RunScreen(Screen[None]):
     def _step_completed(self, event: ev.StepCompleted) -> None:
         self.set_class(False, "-checklist")
         self.query_one(StepList).set_status(event.seq, event.status)
+        if event.status == "done" and any(t.role == "final" for t in event.traces):
+            self.marker_step = event.step_id
         if event.status == "done":
             self.steps_done += 1
         table = self.query_one(MeasurementsTable)
@@ -364,6 +370,8 @@ class RunScreen(Screen[None]):
             return form.prompt is not None and form.prompt.kind == "review"
         if action in ("stop", "abort"):
             return self.active
+        if action == "markers":
+            return self.run_id is not None and self.marker_step is not None
         if action == "review_run":
             return not self.active and self.run_id is not None
         if action == "leave":
@@ -421,6 +429,32 @@ class RunScreen(Screen[None]):
             self.detach()
         else:
             self.abort_now()
+
+    def action_markers(self) -> None:
+        """The last accepted sweep's markers, moved and stored on the run detail screen
+        (one marker editor for live and stored runs); back here the table shows the
+        revised values."""
+        if self.run_id is None or self.marker_step is None:
+            return
+        self.edx.open_run_detail(self.run_id, self.marker_step,
+                                 on_close=lambda _: self._reload_measurements())
+
+    @work(thread=True, exit_on_error=False, group="run-measurements")
+    def _reload_measurements(self) -> None:
+        try:
+            run = self.edx.source.run(self.run_id)
+        except Exception as exc:
+            self.log.error(f"could not reread the measurements: {exc}")
+            return
+        self.app.call_from_thread(self._show_stored_measurements,
+                                  list((run or {}).get("measurements") or []))
+
+    def _show_stored_measurements(self, rows: list[dict[str, Any]]) -> None:
+        table = self.query_one(MeasurementsTable)
+        table.reset()
+        for m in rows:
+            step_id = str(m.get("step_id") or "")
+            table.add_measurements(self._step_titles.get(step_id, step_id), [m])
 
     def action_review_run(self) -> None:
         if self.run_id is not None:

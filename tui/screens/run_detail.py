@@ -105,8 +105,10 @@ class RunDetailScreen(Screen[None]):
             self.saved = saved
             self.error = error
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, start_step: str | None = None) -> None:
+        """start_step: open at that step's accepted sweep (the run screen's last sweep)."""
         super().__init__()
+        self.start_step = start_step
         self._forget(run_id)
 
     def _forget(self, run_id: str) -> None:
@@ -227,10 +229,18 @@ class RunDetailScreen(Screen[None]):
         self.stored_edits = list(run.get("marker_edits") or [])
         self._trace_titles = titles
         if self.traces:
-            self.select_trace(0)
+            self.select_trace(self._start_index())
         else:
             self.query_one(TracePlot).border_title = "no traces stored"
         self.refresh_bindings()
+
+    def _start_index(self) -> int:
+        """The last trace of `start_step`, preferring its accepted (final) sweep; else 0."""
+        if self.start_step is None:
+            return 0
+        of_step = [i for i, t in enumerate(self.traces) if t.get("step_id") == self.start_step]
+        finals = [i for i in of_step if self.traces[i].get("role") == "final"]
+        return (finals or of_step or [0])[-1]
 
     def _fill_measurements(self, cursor_row: int) -> None:
         table = self.query_one(MeasurementsTable)
