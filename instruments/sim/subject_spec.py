@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from instruments.sim.muscle_spec import Muscle, muscle
 from instruments.sim.presets import load_yaml, resolve
 from instruments.sim.response_spec import (
@@ -47,6 +49,8 @@ __all__ = [
 ]
 
 DEFAULT_SUBJECT_DIR = Path(__file__).resolve().parents[2] / "data" / "subjects"
+MAX_SUBJECT_BYTES = 1_000_000
+MAX_SUBJECT_NODES = 100_000  # counted with every alias expanded
 
 
 @dataclass(frozen=True)
@@ -273,9 +277,40 @@ def _recording(r: Reader, place: str, data: Any, where: str) -> Recording:
     raise r.fail(f"{where}.kind", f"must be 'motor' or 'sensory', got {kind!r}")
 
 
+def _checked_yaml(r: Reader, path: Path) -> Any:
+    """The file's YAML, refused when it is not UTF-8 text, too big, too deep, or an alias
+    bomb (presets copy every aliased node, so aliases must not multiply)."""
+    try:
+        raw = path.read_bytes()
+        if len(raw) > MAX_SUBJECT_BYTES:
+            raise r.fail("(file)", f"{len(raw)} bytes; the limit is {MAX_SUBJECT_BYTES}")
+        root = yaml.compose(raw.decode("utf-8"), Loader=yaml.SafeLoader)
+    except UnicodeDecodeError as exc:
+        raise r.fail("(file)", f"not UTF-8 text ({exc.reason})") from None
+    except RecursionError:
+        raise r.fail("(file)", "nested too deeply") from None
+    except yaml.YAMLError:
+        root = None  # load_yaml reports the syntax error with its line
+    stack, nodes = [root] if root is not None else [], 0
+    while stack:
+        node = stack.pop()
+        nodes += 1
+        if nodes > MAX_SUBJECT_NODES:
+            raise r.fail("(file)", f"more than {MAX_SUBJECT_NODES} YAML nodes once aliases "
+                                   "are expanded")
+        if isinstance(node, yaml.MappingNode):
+            stack.extend(n for pair in node.value for n in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    try:
+        return load_yaml(path)
+    except RecursionError:
+        raise r.fail("(file)", "nested too deeply") from None
+
+
 def load_subject(path: Path) -> Subject:
     r = Reader(path)
-    d = r.mapping(resolve(load_yaml(path), path), "(top level)")
+    d = r.mapping(resolve(_checked_yaml(r, path), path), "(top level)")
     subject_id = r.text(d, "id", "")
     if subject_id != path.stem:
         raise r.fail("id", f"must equal the file name {path.stem!r}, got {subject_id!r}")
