@@ -28,7 +28,9 @@ from typing import Any
 import numpy as np
 
 import rustcore
+from engine.compute import compute
 from engine.events import Outcome
+from engine.protocol import ComputeStep, Protocol
 from engine.reference import ReferenceEntry, judge, load_references
 from engine.runner import RESPONSE_QUANTITIES
 
@@ -174,4 +176,39 @@ def revise_measurements(measurements: Iterable[dict[str, Any]], measures: dict[s
         outcome = judge(value, entry) if entry is not None else "unflagged"
         revised.append(Revised(int(row["id"]), str(row["name"]), value, str(row["unit"]),
                                outcome, f"re-measured with operator-fixed markers ({fixed})"))
+    return revised
+
+
+def recompute_derived(protocol: Protocol, rows: Iterable[dict[str, Any]],
+                      inputs: dict[str, float],
+                      entries: dict[str, ReferenceEntry]) -> list[Revised]:
+    """Compute-step values (velocities, drops, differences) from the run's current values.
+
+    `rows` are all of the run's measurements with any revision already applied; compute
+    steps run in protocol order, as in the engine, so one derived value can feed the next
+    (`engine.compute.compute` does the arithmetic for both)."""
+    rows = list(rows)
+    measured = {f"{r['step_id']}.{r['name']}": float(r["value"]) for r in rows
+                if r.get("value") is not None}
+    revised: list[Revised] = []
+    for step in protocol.steps:
+        if not isinstance(step, ComputeStep):
+            continue
+        row = next((r for r in rows if r["step_id"] == step.id and r.get("trace_id") is None),
+                   None)
+        if row is None:
+            continue
+        result = compute(step, protocol, measured, inputs)
+        key = f"{step.id}.{row['name']}"
+        if result.value is None:
+            measured.pop(key, None)
+        else:
+            measured[key] = float(result.value)
+        entry = entries.get(str(row.get("reference_id") or ""))
+        if entry is not None and entry.unit != row["unit"]:
+            entry = None
+        outcome = judge(result.value, entry) if entry is not None else "unflagged"
+        revised.append(Revised(int(row["id"]), str(row["name"]), result.value, str(row["unit"]),
+                               outcome, "recomputed from re-measured values"
+                               + (f" ({result.note})" if result.note else "")))
     return revised

@@ -169,12 +169,12 @@ def record_marker_edit(db: sqlite_utils.Database, *, run_id: str, trace_id: int,
             "automatic_s, operator, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (run_id, step_id, trace_id, marker, old_s, new_s, automatic_s, operator,
              reason.strip(), at)).lastrowid or 0)
-        current = {r["id"]: r for r in measurements_with_revisions(db, run_id, trace_id)}
+        current = {r["id"]: r for r in measurements_with_revisions(db, run_id)}
         abnormal_delta = 0
         for rev in revisions:
             before = current.get(rev.measurement_id)
             if before is None:
-                raise ValueError(f"measurement {rev.measurement_id} is not on trace {trace_id}")
+                raise ValueError(f"measurement {rev.measurement_id} is not of run {run_id}")
             conn.execute("INSERT INTO measurement_revisions (measurement_id, edit_id, value, "
                          "outcome, note, at) VALUES (?, ?, ?, ?, ?, ?)",
                          (rev.measurement_id, edit_id, rev.value, rev.outcome, rev.note, at))

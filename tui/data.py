@@ -76,7 +76,8 @@ class MarkerSaved:
 
     edit_id: int
     markers: dict[str, float | None]
-    measurements: list[dict[str, Any]]
+    measurements: list[dict[str, Any]]  # the whole run's, revisions applied
+    revised: int = 0  # measurements this edit revised (the trace's and derived ones)
 
 
 def current_markers(measures: dict[str, Any], edits: list[dict[str, Any]],
@@ -192,14 +193,20 @@ class StorageSource:
         import getpass
 
         from engine.events import utc_now
-        from engine.remeasure import reference_entries, remeasure_sweep, revise_measurements
+        from engine.remeasure import (
+            recompute_derived,
+            reference_entries,
+            remeasure_sweep,
+            revise_measurements,
+        )
         from storage import queries
         from storage.database import open_database
 
         db = open_database(self.db_path)
         try:
             trace = queries.load_trace(db, trace_id)
-            run = db.execute("SELECT reference_id FROM runs WHERE id = ?", [run_id]).fetchone()
+            run = db.execute("SELECT reference_id, protocol_text, provenance_json FROM runs "
+                             "WHERE id = ?", [run_id]).fetchone()
             if trace is None or run is None:
                 raise ValueError(f"trace {trace_id} of run {run_id} is not in the database")
             automatic = current_markers(trace.measures, [], trace_id)
@@ -209,10 +216,18 @@ class StorageSource:
                                        onset_s=after["onset"], peak_s=after["peak"])
             measures["markers_fixed"] = [m for m in ("onset", "peak")
                                          if after[m] != automatic[m]]
-            rows = queries.measurements_with_revisions(db, run_id, trace_id)
+            entries = reference_entries(str(run[0] or ""))
+            rows = queries.measurements_with_revisions(db, run_id)
             current = {row["id"]: (row["value"], row["outcome"]) for row in rows}
-            revised = [r for r in revise_measurements(rows, measures,
-                                                      reference_entries(str(run[0] or "")))
+            candidates = revise_measurements([r for r in rows if r["trace_id"] == trace_id],
+                                             measures, entries)
+            new_values = {r.measurement_id: r.value for r in candidates}
+            now = [{**row, "value": new_values.get(row["id"], row["value"])} for row in rows]
+            protocol = _stored_protocol(run[1], run[2])
+            if protocol is not None:  # velocities and drops follow the revised latencies
+                candidates += recompute_derived(protocol, now, _input_values(db, run_id),
+                                                entries)
+            revised = [r for r in candidates
                        if current.get(r.measurement_id) != (r.value, r.outcome)]
             try:
                 operator = getpass.getuser()
@@ -224,7 +239,37 @@ class StorageSource:
                 reason=reason, at=utc_now(),
                 revisions=[queries.MeasurementRevision(r.measurement_id, r.value, r.outcome,
                                                        r.note) for r in revised])
-            return MarkerSaved(edit_id, after,
-                               queries.measurements_with_revisions(db, run_id, trace_id))
+            return MarkerSaved(edit_id, after, queries.measurements_with_revisions(db, run_id),
+                               len(revised))
         finally:
             db.close()
+
+
+def _stored_protocol(text: str | None, provenance_json: str | None) -> Any:
+    """The protocol a run was started with (its stored text), or None if unreadable."""
+    import json
+
+    from engine.protocol import load_protocol_text
+    from engine.yamlsource import SourceError
+
+    if not text:
+        return None
+    provenance = json.loads(provenance_json or "{}")
+    try:
+        return load_protocol_text(text, str(provenance.get("protocol_path") or "protocol.yaml"),
+                                  dict(provenance.get("protocol_includes") or {}))
+    except (SourceError, OSError, ValueError):
+        return None
+
+
+def _input_values(db: Any, run_id: str) -> dict[str, float]:
+    """Values typed into input steps (distances), what compute steps read."""
+    import json
+
+    values: dict[str, float] = {}
+    for step_id, result in db.execute("SELECT step_id, result_json FROM steps WHERE run_id = ? "
+                                      "AND kind = 'input' AND status = 'done'", [run_id]):
+        value = json.loads(result or "{}").get("value")
+        if isinstance(value, int | float):
+            values[step_id] = float(value)
+    return values

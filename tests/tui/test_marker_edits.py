@@ -100,7 +100,7 @@ def test_an_edit_is_stored_audited_and_revises_the_flag(stored_run: tuple[Path, 
     saved = source.save_marker_edit(run_id, trace_id, "onset", new_onset,
                                     "onset placed late on a noisy baseline")
 
-    after = {m["name"]: m for m in saved.measurements}
+    after = {m["name"]: m for m in saved.measurements if m["trace_id"] == trace_id}
     onset = after["onset_latency"]
     assert onset["revised"] and onset["value"] == pytest.approx(new_onset * 1e3, abs=1e-4)
     assert onset["outcome"] == "normal" and onset["original_outcome"] == "abnormal"
@@ -127,9 +127,37 @@ def test_an_edit_is_stored_audited_and_revises_the_flag(stored_run: tuple[Path, 
         assert verify_chain(db)  # the audit chain covers the edit
     finally:
         db.close()
-    assert source.runs_page(0, 1, _no_filter())[0]["abnormal_count"] == abnormal_before - 1
+    # the list's abnormal count follows the revisions (the latency turned normal; the
+    # forearm velocity, recomputed from the earlier wrist onset, may have turned abnormal)
+    abnormal_now = sum(m["outcome"] == "abnormal" for m in saved.measurements)
+    assert abnormal_before == sum(m["original_outcome"] == "abnormal"
+                                  for m in saved.measurements)
+    assert source.runs_page(0, 1, _no_filter())[0]["abnormal_count"] == abnormal_now
     report_rows = source.run(run_id)["measurements"]  # what reports read (get_run)
     assert any(m["id"] == onset["id"] and m["revised"] for m in report_rows)
+
+
+def test_a_later_elbow_onset_recomputes_the_forearm_velocity(stored_run: tuple[Path, str],
+                                                              tmp_path: Path) -> None:
+    path, run_id = copy_of(stored_run, tmp_path)
+    source = StorageSource(path)
+    run = source.run(run_id)
+    elbow = next(int(t["id"]) for t in run["traces"]
+                 if t["role"] == "final" and t["step_id"] == "elbow")
+    trace = source.trace(elbow)
+    later = trace.measures["onset"] + 20 / trace.sample_rate
+    saved = source.save_marker_edit(run_id, elbow, "onset", later, "onset before the takeoff")
+    rows = {(m["step_id"], m["name"]): m for m in saved.measurements}
+    velocity = rows[("forearm_velocity", "conduction_velocity")]
+    distance = next(s["result"]["value"] for s in run["steps"]
+                    if s["step_id"] == "forearm_distance")
+    wrist_onset = rows[("wrist", "onset_latency")]["value"]
+    elbow_onset = rows[("elbow", "onset_latency")]["value"]
+    assert rows[("elbow", "onset_latency")]["revised"] and velocity["revised"]
+    assert velocity["value"] == pytest.approx(distance / (elbow_onset - wrist_onset), abs=0.01)
+    assert velocity["value"] < velocity["original_value"]  # a later onset: a slower forearm
+    assert "recomputed" in velocity["revision_note"]
+    assert saved.revised >= 2
 
 
 def _no_filter() -> RunFilter:

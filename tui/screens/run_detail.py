@@ -409,10 +409,10 @@ class RunDetailScreen(Screen[None]):
                                             for m in self.run.get("measurements") or []]
             self.stored_edits.extend({"trace_id": trace_id, "marker": m, "new_s": t}
                                      for s in message.saved for m, t in s.markers.items())
-            changed = sum(bool(r.get("revised")) for r in last.measurements)
+            changed = sum(s.revised for s in message.saved)
             ids = ", ".join(f"#{s.edit_id}" for s in message.saved)
             self._stored_note = (f"Stored edit {ids} with its reason; {changed} value"
-                                 f"{'s' if changed != 1 else ''} of this trace re-measured "
+                                 f"{'s' if changed != 1 else ''} re-measured or recomputed "
                                  "(* edited).")
             table = self.query_one(MeasurementsTable)
             self._fill_measurements(table.cursor_row)
