@@ -223,7 +223,7 @@ class StorageSource:
                                              measures, entries)
             new_values = {r.measurement_id: r.value for r in candidates}
             now = [{**row, "value": new_values.get(row["id"], row["value"])} for row in rows]
-            protocol = _stored_protocol(run[1], run[2])
+            protocol = stored_protocol(run[1], run[2])
             if protocol is not None:  # velocities and drops follow the revised latencies
                 candidates += recompute_derived(protocol, now, _input_values(db, run_id),
                                                 entries)
@@ -245,8 +245,9 @@ class StorageSource:
             db.close()
 
 
-def _stored_protocol(text: str | None, provenance_json: str | None) -> Any:
-    """The protocol a run was started with (its stored text), or None if unreadable."""
+def stored_protocol(text: str | None, provenance: dict[str, Any] | str | None) -> Any:
+    """The protocol a run was started with, from its stored text and the includes kept in
+    its provenance (dict or JSON); None if it cannot be read (callers then do without)."""
     import json
 
     from engine.protocol import load_protocol_text
@@ -254,7 +255,8 @@ def _stored_protocol(text: str | None, provenance_json: str | None) -> Any:
 
     if not text:
         return None
-    provenance = json.loads(provenance_json or "{}")
+    if not isinstance(provenance, dict):
+        provenance = json.loads(provenance or "{}")
     try:
         return load_protocol_text(text, str(provenance.get("protocol_path") or "protocol.yaml"),
                                   dict(provenance.get("protocol_includes") or {}))

@@ -43,17 +43,10 @@ def plan_for(step: Any) -> SeriesPlan | None:
 def plans_from_provenance(provenance: dict[str, Any]) -> dict[str, SeriesPlan]:
     """Step id → plan, from the protocol text a run started with ({} if it cannot be read:
     progress then shows counts without totals rather than stopping the display)."""
-    from engine.protocol import load_protocol_text
-    from engine.yamlsource import SourceError
+    from tui.data import stored_protocol
 
-    text = provenance.get("protocol_text")
-    if not text:
-        return {}
-    try:
-        protocol = load_protocol_text(str(text), str(provenance.get("protocol_path") or
-                                                     "protocol.yaml"),
-                                      dict(provenance.get("protocol_includes") or {}))
-    except (SourceError, OSError, ValueError):
+    protocol = stored_protocol(provenance.get("protocol_text"), provenance)
+    if protocol is None:
         return {}
     plans = {}
     for step in protocol.steps:
