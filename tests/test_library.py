@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,10 +19,11 @@ import pytest
 from engine.catalog import list_protocols
 from engine.protocol import load_protocol
 from instruments.bench import available_subjects
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 
 LIBRARY = sorted((ROOT / "protocols").glob("*.yaml"))
 FULL = os.environ.get("EDXBENCH_FULL") == "1"
+RUNS_AT_ONCE = 2
 
 # protocol id → the virtual subjects it is run on (first one in the default suite)
 MATCHING_SUBJECTS: dict[str, tuple[str, ...]] = {
@@ -98,21 +102,58 @@ def test_composites_include_their_parts() -> None:
         assert any("-" in s and s.split("-")[0] in ("mm", "um", "su") for s in steps)
 
 
-@pytest.mark.parametrize(("protocol_id", "subject"), cases(), ids=lambda v: v)
-def test_protocol_runs_headless_on_a_matching_subject(protocol_id: str, subject: str, cli,
-                                                      tmp_path: Path) -> None:
+@dataclass
+class Headless:
+    """One protocol run through the command as a person would, and what it printed."""
+
+    dry: subprocess.CompletedProcess[str]
+    result: subprocess.CompletedProcess[str]
+    shown: subprocess.CompletedProcess[str] | None
+
+
+def run_headless(protocol_id: str, subject: str, where: Path) -> Headless:
     path = protocol_ids()[protocol_id]
-    protocol = load_protocol(path)
-    dry = cli("run", str(path), "--dry-run")
-    assert dry.returncode == 0, dry.stderr
+    where.mkdir(parents=True)
+    dry = run_cli("run", str(path), "--dry-run")
     # An instrument that answers late on a loaded test machine is retried, as an operator
     # would; a bench that never answers still fails the run (and the command's timeout).
-    answers = tmp_path / "answers.json"
-    answers.write_text(json.dumps({f"{s.id}.fault": "retry" for s in protocol.steps}))
-    db = str(tmp_path / "runs.sqlite")
-    result = cli("run", str(path), "--subject", subject, "--headless", "--json",
-                 "--fast", "--db", db, "--answers", str(answers),
-                 env={"EDXBENCH_SIM_SEED": "11"})
+    answers = where / "answers.json"
+    answers.write_text(json.dumps({f"{s.id}.fault": "retry"
+                                   for s in load_protocol(path).steps}))
+    db = str(where / "runs.sqlite")
+    result = run_cli("run", str(path), "--subject", subject, "--headless", "--json", "--fast",
+                     "--db", db, "--answers", str(answers), env={"EDXBENCH_SIM_SEED": "11"},
+                     timeout=300)
+    shown = None
+    if result.returncode == 0:
+        run_id = json.loads(result.stdout)["run_id"]
+        shown = run_cli("show", run_id, "--json", "--db", db)
+    return Headless(dry, result, shown)
+
+
+@pytest.fixture(scope="module")
+def headless_runs(request: pytest.FixtureRequest,
+                  tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Headless]:
+    """The selected cases, RUNS_AT_ONCE at a time: each run mostly waits on its simulated
+    bench (trains play in real time), so overlapping them saves most of the wall time."""
+    wanted = [(item.callspec.params["protocol_id"], item.callspec.params["subject"])
+              for item in request.session.items
+              if getattr(item, "originalname", "") == "test_protocol_runs_headless_on_a_"
+                                                      "matching_subject"]
+    base = tmp_path_factory.mktemp("library")
+    with ThreadPoolExecutor(max_workers=RUNS_AT_ONCE) as pool:
+        futures = {case: pool.submit(run_headless, *case, base / f"{n}")
+                   for n, case in enumerate(wanted)}
+        return {case: future.result() for case, future in futures.items()}
+
+
+@pytest.mark.parametrize(("protocol_id", "subject"), cases(), ids=lambda v: v)
+def test_protocol_runs_headless_on_a_matching_subject(
+        protocol_id: str, subject: str, headless_runs: dict[tuple[str, str], Headless]) -> None:
+    protocol = load_protocol(protocol_ids()[protocol_id])
+    ran = headless_runs[(protocol_id, subject)]
+    assert ran.dry.returncode == 0, ran.dry.stderr
+    result = ran.result
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["status"] == "completed", doc["reason"]
@@ -123,8 +164,8 @@ def test_protocol_runs_headless_on_a_matching_subject(protocol_id: str, subject:
         assert not missing, missing
     else:  # an absent response is a finding (e.g. severe CTS), never a silent gap
         assert all(m["note"] and m["outcome"] == "unflagged" for m in missing), missing
-    shown = cli("show", doc["run_id"], "--json", "--db", db)
-    assert shown.returncode == 0, shown.stderr
+    shown = ran.shown
+    assert shown is not None and shown.returncode == 0, shown
     status = {s["step_id"]: s for s in json.loads(shown.stdout)["steps"]}
     stepped = {m["step_id"] for m in doc["measurements"]}
     for step in protocol.steps:
