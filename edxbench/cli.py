@@ -426,8 +426,10 @@ def _protocols(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     from engine.protocol import ProtocolError, load_protocol
 
     if args.protocols_command == "list":
-        for info in list_protocols():
-            print(f"{info.id:<24} {info.title}")
+        library = list_protocols()
+        width = max((len(info.id) for info in library), default=0)
+        for info in library:
+            print(f"{info.id:<{width}}  {info.title}")
         return 0
     if args.protocols_command == "check":
         bad = 0
