@@ -132,7 +132,18 @@ class StorageSource:
                            abnormal_only=bool(filters.abnormal_only))
 
     def run(self, run_id: str) -> dict[str, Any]:
-        return self._query("get_run", run_id)
+        """The run in full (storage.queries.get_run) with its current interpretation."""
+        from storage import queries
+        from storage.database import open_database
+
+        db = open_database(self.db_path)
+        try:
+            run = queries.get_run(db, run_id)
+            if run is not None:
+                run["interpretation"] = queries.get_interpretation(db, run_id)
+            return run
+        finally:
+            db.close()
 
     def trace(self, trace_id: Any) -> Any:
         return self._query("load_trace", trace_id)

@@ -179,6 +179,8 @@ async def test_run_detail_stores_a_moved_marker_by_keys(stored_run: tuple[Path, 
         screen.select_trace(final)
         await wait_for(pilot, lambda: screen.current_trace is not None, what="final trace")
         start = plot.spec.onset
+        text = screen_text(app)
+        assert "Impression:" in text and "made before the marker edits" not in text
         await pilot.press("o", *["shift+left"] * 5)
         assert screen.pending_moves and "NOT stored" in screen_text(app)
         await pilot.press("enter")
@@ -206,6 +208,8 @@ async def test_run_detail_stores_a_moved_marker_by_keys(stored_run: tuple[Path, 
         await pilot.pause()
         assert again.query_one(TracePlot).spec.onset == pytest.approx(moved, abs=1e-15)
         assert not again.pending_moves
+        text = screen_text(app)  # the engine's interpretation, now older than the edit
+        assert "Impression:" in text and "made before the marker edits" in text
 
 
 async def test_a_run_exports_from_its_detail_screen(stored_run: tuple[Path, str],

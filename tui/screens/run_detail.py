@@ -210,6 +210,7 @@ class RunDetailScreen(Screen[None]):
             short_time(run.get("started_at")), " · ", (status, STATUS_STYLES.get(status, "")))
         if run.get("reason"):
             line.append(f" — {run['reason']}", style="dim")
+        line.append_text(impression_line(run))
         info.update(line)
         self.sub_title = f"run {self.run_id}"
 
@@ -462,3 +463,23 @@ class RunDetailScreen(Screen[None]):
                                  discard)
             return
         self.dismiss(None)
+
+
+IMPRESSION_CHARS = 160  # two lines at 80 columns; the report has the full text
+
+
+def impression_line(run: dict[str, Any]) -> Text:
+    """The interpretation's impression under the run line, said to be stale when a
+    marker was edited after it was made."""
+    interpretation = run.get("interpretation")
+    if not interpretation:
+        return Text()
+    impression = " ".join(str(interpretation.get("impression") or "").split())
+    if len(impression) > IMPRESSION_CHARS:
+        impression = impression[:IMPRESSION_CHARS - 1].rstrip() + "…"
+    text = Text.assemble("\n", ("Impression: ", "bold"), impression)
+    made = str(interpretation.get("at") or "")
+    if any(str(edit.get("at") or "") > made for edit in run.get("marker_edits") or []):
+        text.append("  (made before the marker edits: run `edxbench interpret` again)",
+                    style="bold yellow")
+    return text
