@@ -134,5 +134,6 @@ class _Builder:
             return items
         try:
             return self.constructor.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            raise SourceError(self.mark(node), f"bad value: {exc}") from None
+        except yaml.YAMLError as exc:  # one line: the problem, not PyYAML's snippet
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise SourceError(self.mark(node), f"bad value: {problem}") from None
