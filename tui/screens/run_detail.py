@@ -434,16 +434,18 @@ class RunDetailScreen(Screen[None]):
         self.app.push_screen(ExportScreen(self.run_id), written)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """None (shown, dimmed) rather than False (hidden) while a run loads: the footer
+        keeps its keys, so opening a run does not rebuild it (tests/tui/perf_tui.py)."""
         if action == "export":
-            return self.run is not None
+            return True if self.run is not None else None
         if action == "trace":
-            return len(self.traces) > 1
+            return True if len(self.traces) > 1 else None
         if action in ("move_marker", "reset_marker"):
             return self.selected_marker is not None and self.current_trace is not None
         if action == "store_markers":
             return bool(self.pending_moves) and not self.saving
         if action == "select_marker":
-            return self.current_trace is not None
+            return True if self.current_trace is not None else None
         return True
 
     def action_trace(self, step: int) -> None:
