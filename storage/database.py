@@ -41,12 +41,25 @@ def open_database(path: str | os.PathLike[str], *, readonly: bool = False) -> sq
             conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
         if not readonly:
-            migrate(conn)
+            _migrate(conn)
     except StorageError:
         raise
     except (OSError, sqlite3.Error, RuntimeError) as exc:
         raise StorageError(f"database {db_path}: {_describe(exc)}") from exc
     return sqlite_utils.Database(conn)
+
+
+def _migrate(conn: sqlite3.Connection, attempts: int = 5) -> None:
+    """Migrate; when another process opens the same new file at the same moment, both
+    read the old version and the slower one fails on the step the other just applied:
+    read the version again and go on from there."""
+    for attempt in range(attempts):
+        try:
+            migrate(conn)
+            return
+        except sqlite3.OperationalError:
+            if attempt == attempts - 1:
+                raise
 
 
 def _describe(exc: BaseException) -> str:
