@@ -79,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", parents=[common], help="export a stored run")
     export.add_argument("run_id", help="run id or a unique prefix of it")
-    export.add_argument("--format", required=True, choices=("md", "html", "csv", "json", "edf"))
+    export.add_argument("--format", required=True,
+                        choices=("md", "html", "csv", "json", "edf", "findings"),
+                        help="findings: the interpretation (criteria met, evidence) as CSV")
     export.add_argument("--out", type=Path, default=None, metavar="PATH",
                         help="output file (default: ./edxbench-<run id prefix>.<format>)")
 

@@ -14,8 +14,9 @@ import sqlite_utils
 from edxbench.reports.files import write_private
 from edxbench.reports.model import ExportError, RunData, load_run
 
-FORMATS = ("md", "html", "csv", "json", "edf")
-SUFFIXES = {"md": ".md", "html": ".html", "csv": ".csv", "json": ".json", "edf": ".edf"}
+FORMATS = ("md", "html", "csv", "json", "edf", "findings")
+SUFFIXES = {"md": ".md", "html": ".html", "csv": ".csv", "json": ".json", "edf": ".edf",
+            "findings": "-findings.csv"}
 
 __all__ = ["FORMATS", "ExportError", "default_path", "export_run", "render"]
 
@@ -28,6 +29,9 @@ def _renderer(fmt: str) -> Callable[[RunData], bytes]:
     if fmt == "csv":
         from edxbench.reports.csvfmt import render_csv
         return render_csv
+    if fmt == "findings":  # the interpretation as CSV, beside the measurements' CSV
+        from edxbench.reports.csvfmt import render_findings_csv
+        return render_findings_csv
     if fmt == "md":
         from edxbench.reports.markdown import render_markdown
         return render_markdown

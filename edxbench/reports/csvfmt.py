@@ -34,3 +34,28 @@ def _cell(value: Any) -> str:
     if not isinstance(value, int | float) and text[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + text
     return text
+
+
+FINDING_COLUMNS = ("run_id", "kind", "rule", "title", "muscle", "evidence", "unconfirmed",
+                   "limits_unconfirmed", "citation")
+
+
+def render_findings_csv(data: RunData) -> bytes:
+    """The interpretation as rows: the localisation, nature and impression, then one row
+    per criterion that fired (muscle findings included), evidence joined by ' | '."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(FINDING_COLUMNS)
+    doc = data.interpretation or {}
+    where = doc.get("localisation") or {}
+    summary = (("localisation", f"{where.get('level', '')}: {where.get('site', '')}"),
+               ("nature", doc.get("nature", "")), ("impression", doc.get("impression", "")))
+    for kind, text in summary if doc else ():
+        writer.writerow([_cell(v) for v in (data.run_id, kind, "", text, "", "", "", "", "")])
+    for f in doc.get("fired", []):
+        writer.writerow([_cell(v) for v in (
+            data.run_id, "criterion", f["rule"], f["title"], f.get("muscle", ""),
+            " | ".join(f.get("evidence", [])), bool(f.get("unconfirmed")),
+            bool(f.get("limits_unconfirmed")), f.get("citation", ""))])
+    return buffer.getvalue().encode("utf-8")
+

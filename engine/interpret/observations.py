@@ -39,8 +39,9 @@ class Observation:
 
     @property
     def label(self) -> str:
-        where = self.recording if self.kind == "needle" else f"{self.nerve} {self.recording}"
-        return f"{where} {self.site} {self.name}".replace("  ", " ").strip()
+        if self.kind == "needle":  # the site is the muscle too
+            return f"{self.recording} {self.name}"
+        return f"{self.nerve} {self.recording} {self.site} {self.name}".replace("  ", " ").strip()
 
 
 def _context(step: Any, protocol: Protocol) -> tuple[str, str, str, str]:

@@ -107,3 +107,21 @@ def test_unknown_run_and_format_are_export_errors(normal_run: StoredRun,
         export_run(db, normal_run.run_id, "pdf", tmp_path / "x.pdf")
     with pytest.raises(ExportError, match="cannot write"):
         export_run(db, normal_run.run_id, "json", Path("/proc/no/x.json"))
+
+
+def test_interpretation_in_json_and_findings_csv(abnormal_run: StoredRun) -> None:
+    from storage.queries import get_interpretation
+
+    db = open_database(abnormal_run.db_path)
+    stored = get_interpretation(db, abnormal_run.run_id)
+    assert stored is not None  # the engine interpreted the run as it ended
+    doc = json.loads(render(db, abnormal_run.run_id, "json"))
+    assert doc["interpretation"]["impression"] == stored["impression"]
+    assert doc["interpretation"]["criteria"] == stored["criteria"]
+    rows = list(csv.DictReader(io.StringIO(render(db, abnormal_run.run_id,
+                                                  "findings").decode("utf-8"))))
+    kinds = {row["kind"]: row for row in rows}
+    assert kinds["localisation"]["title"].startswith(stored["localisation"]["level"])
+    assert kinds["impression"]["title"] == stored["impression"]
+    fired = [row["rule"] for row in rows if row["kind"] == "criterion"]
+    assert fired == [f["rule"] for f in stored["fired"]]
