@@ -109,6 +109,11 @@ class _Builder:
                               "(aliases expanding too far?)")
         if depth > MAX_DEPTH:
             raise SourceError(self.mark(node), f"nested deeper than {MAX_DEPTH} levels")
+        if (isinstance(node, yaml.CollectionNode)
+                and node.tag not in (yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                                     yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG)):
+            # a tag such as !!python/object/apply on a list would otherwise be dropped
+            raise SourceError(self.mark(node), f"bad value: unsupported tag {node.tag!r}")
         if isinstance(node, yaml.MappingNode):
             result = LocatedDict()
             result.mark = self.mark(node)
