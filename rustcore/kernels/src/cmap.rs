@@ -78,8 +78,8 @@ pub fn measure<T: Sample>(sweep: &[T], plan: &SweepPlan) -> CmapMeasures {
     // One pass from memory: finiteness of the whole sweep, minimum and maximum of the
     // search window. Everything after this touches cached data.
     let window = &sweep[plan.window_start..];
-    let (window_finite, neg, window_max) = lanes::finite_min_max(window);
-    if !window_finite || !lanes::all_finite(&sweep[..plan.window_start]) {
+    let (finite, neg, window_max) = lanes::stream_min_max(sweep, plan.window_start);
+    if !finite {
         return CmapMeasures::unmeasured(flags::NON_FINITE);
     }
     let axis = plan.axis;
@@ -137,11 +137,15 @@ pub fn measure<T: Sample>(sweep: &[T], plan: &SweepPlan) -> CmapMeasures {
     if amplitude < threshold {
         m.flags |= flags::NO_ONSET;
     } else {
-        match (plan.window_start..i_neg)
-            .rev()
-            .find(|&i| dev(i) < threshold)
-        {
+        let below = |v: f64| baseline - v < threshold;
+        let span = &sweep[plan.window_start..i_neg];
+        let last = match lanes::cutoff::<T>(baseline - threshold, below) {
+            Some(c) => lanes::last_at_least(span, c),
+            None => lanes::last_where(span, below),
+        };
+        match last {
             Some(j) => {
+                let j = plan.window_start + j;
                 let (d0, d1) = (dev(j), dev(j + 1));
                 let frac = (threshold - d0) / (d1 - d0);
                 onset_at = Some((j, axis.time(j) + frac / axis.sample_rate));
@@ -152,8 +156,16 @@ pub fn measure<T: Sample>(sweep: &[T], plan: &SweepPlan) -> CmapMeasures {
 
     // Return to baseline: first sample after the peak with deviation <= 0, interpolated.
     let mut return_at = None; // (index of the first sample at or past baseline, time)
-    match (i_neg + 1..plan.len).find(|&i| dev(i) <= 0.0) {
+                              // dev <= 0 ⇔ x >= baseline (the sign of a rounded difference is exact).
+    let returned = |v: f64| baseline - v <= 0.0;
+    let tail = &sweep[i_neg + 1..];
+    let first = match lanes::cutoff::<T>(baseline, returned) {
+        Some(c) => lanes::first_cut(tail, c, false),
+        None => lanes::first_where(tail, returned),
+    };
+    match first {
         Some(k) => {
+            let k = i_neg + 1 + k;
             let (d0, d1) = (dev(k - 1), dev(k));
             let frac = d0 / (d0 - d1);
             return_at = Some((k, axis.time(k - 1) + frac / axis.sample_rate));
@@ -170,7 +182,13 @@ pub fn measure<T: Sample>(sweep: &[T], plan: &SweepPlan) -> CmapMeasures {
         // The positive phase counts when its peak clears the onset threshold.
         match i_pos {
             Some(ip) if ip >= k && -dev(ip) >= threshold && dev(ip) < 0.0 => {
-                if let Some(e) = (ip + 1..plan.len).find(|&i| dev(i) >= 0.0) {
+                let tail = &sweep[ip + 1..];
+                let above = |v: f64| baseline - v < 0.0;
+                let back = match lanes::cutoff::<T>(baseline, above) {
+                    Some(c) => lanes::first_cut(tail, c, true),
+                    None => lanes::first_where(tail, |v| !above(v)),
+                };
+                if let Some(e) = back.map(|e| ip + 1 + e) {
                     let (d0, d1) = (dev(e - 1), dev(e));
                     let end = axis.time(e - 1) + d0 / (d0 - d1) / axis.sample_rate;
                     m.total_duration = end - onset;

@@ -12,6 +12,7 @@ pub mod guard;
 pub mod lanes;
 pub mod sample;
 pub mod series;
+pub mod stream;
 pub mod sweep;
 
 pub use batch::{measure_one, measure_rows, measure_rows_ctl, CmapColumns};

@@ -21,12 +21,76 @@ pub trait Sample:
     const NEG_INFINITY: Self;
     /// Round a float64 result back to the sample type (filters write their input dtype).
     fn from_f64(v: f64) -> Self;
+    /// The neighbouring representable values.
+    fn next_up(self) -> Self;
+    fn next_down(self) -> Self;
+    /// (sum of `xs`, minimum and maximum of `xs[from..]`) in one pass, with AVX2 when
+    /// the CPU has it.
+    fn sum_min_max(xs: &[Self], from: usize) -> (Self, Self, Self);
+}
+
+/// Portable form of [`Sample::sum_min_max`] (no prefetch): lane arrays the compiler
+/// vectorises for the baseline target.
+#[inline(always)]
+fn sum_min_max_lanes<T: Sample>(xs: &[T], from: usize) -> (T, T, T) {
+    const L: usize = 16;
+    let (pre, window) = xs.split_at(from.min(xs.len()));
+    let mut sum = [T::ZERO; L];
+    let mut chunks = pre.chunks_exact(L);
+    for c in &mut chunks {
+        for j in 0..L {
+            sum[j] = sum[j] + c[j];
+        }
+    }
+    let mut total = T::ZERO;
+    for &v in chunks.remainder() {
+        total = total + v;
+    }
+    let mut lo = [T::INFINITY; L];
+    let mut hi = [T::NEG_INFINITY; L];
+    let mut chunks = window.chunks_exact(L);
+    for c in &mut chunks {
+        for j in 0..L {
+            let v = c[j];
+            sum[j] = sum[j] + v;
+            lo[j] = if v < lo[j] { v } else { lo[j] };
+            hi[j] = if v > hi[j] { v } else { hi[j] };
+        }
+    }
+    let (mut m, mut big) = (T::INFINITY, T::NEG_INFINITY);
+    for &v in chunks.remainder().iter().chain(lo.iter()) {
+        m = if v < m { v } else { m };
+    }
+    for &v in chunks.remainder().iter().chain(hi.iter()) {
+        big = if v > big { v } else { big };
+    }
+    for &v in chunks.remainder().iter().chain(sum.iter()) {
+        total = total + v;
+    }
+    (total, m, big)
 }
 
 impl Sample for f32 {
     const ZERO: Self = 0.0;
     const INFINITY: Self = f32::INFINITY;
     const NEG_INFINITY: Self = f32::NEG_INFINITY;
+    #[inline(always)]
+    fn next_up(self) -> Self {
+        f32::next_up(self)
+    }
+    #[inline(always)]
+    fn next_down(self) -> Self {
+        f32::next_down(self)
+    }
+    #[inline(always)]
+    fn sum_min_max(xs: &[Self], from: usize) -> (Self, Self, Self) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            return unsafe { crate::stream::sum_min_max_f32(xs, from) };
+        }
+        sum_min_max_lanes(xs, from)
+    }
     #[inline(always)]
     fn from_f64(v: f64) -> Self {
         v as f32
@@ -37,6 +101,23 @@ impl Sample for f64 {
     const ZERO: Self = 0.0;
     const INFINITY: Self = f64::INFINITY;
     const NEG_INFINITY: Self = f64::NEG_INFINITY;
+    #[inline(always)]
+    fn next_up(self) -> Self {
+        f64::next_up(self)
+    }
+    #[inline(always)]
+    fn next_down(self) -> Self {
+        f64::next_down(self)
+    }
+    #[inline(always)]
+    fn sum_min_max(xs: &[Self], from: usize) -> (Self, Self, Self) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            return unsafe { crate::stream::sum_min_max_f64(xs, from) };
+        }
+        sum_min_max_lanes(xs, from)
+    }
     #[inline(always)]
     fn from_f64(v: f64) -> Self {
         v
