@@ -9,7 +9,7 @@ mod extra;
 use std::sync::Arc;
 
 use kernels::{flags, CmapColumns, CmapMeasures, CmapParams, Control, Sample, SweepPlan, TimeAxis};
-use numpy::ndarray::{Ix1, Ix2};
+use numpy::ndarray::{s, ArrayViewMut2, Ix1, Ix2};
 use numpy::PyArray1;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
@@ -164,9 +164,23 @@ fn measure_rows<T: Sample + numpy::Element>(
     plan: &SweepPlan,
     ctl: &Control,
 ) -> PyResult<CmapColumns> {
-    let samples = row_major(a);
-    py.detach(|| guarded(|| kernels::measure_rows_ctl(&samples, plan, ctl)))?
-        .map_err(|_| Cancelled::new_err("measure_batch was cancelled"))
+    let view = a.as_array();
+    let measured = match view.as_slice() {
+        Some(samples) => py.detach(|| guarded(|| kernels::measure_rows_ctl(samples, plan, ctl)))?,
+        // Strided or Fortran-ordered: copy in and measure one chunk of rows at a time,
+        // so memory stays one chunk above the input rather than doubling it.
+        None => py.detach(|| {
+            guarded(|| {
+                kernels::measure_rows_by_chunk(view.nrows(), plan, ctl, |first, buf| {
+                    let rows = buf.len() / plan.len;
+                    let mut dst = ArrayViewMut2::from_shape((rows, plan.len), buf)
+                        .expect("the chunk holds whole rows");
+                    dst.assign(&view.slice(s![first..first + rows, ..]));
+                })
+            })
+        })?,
+    };
+    measured.map_err(|_| Cancelled::new_err("measure_batch was cancelled"))
 }
 
 /// Measure every row of a 2-D block of sweeps into columns. See rustcore.pyi.

@@ -272,6 +272,22 @@ def test_strided_and_fortran_input_is_copied_and_measured_the_same() -> None:
     assert rustcore.measure_sweep(wide, FS, T0)["onset"] == want["onset"][0]
 
 
+def test_long_strided_batch_is_measured_chunk_by_chunk_the_same() -> None:
+    """More rows than one copy chunk (1024 per worker): Fortran order and a strided view."""
+    rng = np.random.default_rng(2)
+    rows = 1024 * rustcore.batch_threads() + 300
+    block = rng.normal(0.0, 1e-5, (rows, 64)).astype(np.float32)
+    block[:, 44:54] -= np.float32(1e-3) * rng.uniform(0.5, 1.0, (rows, 1)).astype(np.float32)
+    want = rustcore.measure_batch(block, FS, -0.001)
+    wide = np.zeros((rows, 128), np.float32)
+    wide[:, ::2] = block
+    for layout in (np.asfortranarray(block), wide[:, ::2]):
+        assert not layout.flags.c_contiguous
+        got = rustcore.measure_batch(layout, FS, -0.001)
+        assert all(np.array_equal(got[k], want[k], equal_nan=True) for k in FLOAT_KEYS)
+        assert np.array_equal(got["flags"], want["flags"])
+
+
 @pytest.mark.parametrize(
     "bad",
     [

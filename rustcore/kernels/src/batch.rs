@@ -133,10 +133,14 @@ const ROWS_PER_TASK: usize = 256;
 
 /// Worker threads: all cores but one (the UI keeps one), at least one.
 pub fn pool_size() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .saturating_sub(1)
-        .max(1)
+    // Asked once: available_parallelism reads cgroup files on every call.
+    static SIZE: OnceLock<usize> = OnceLock::new();
+    *SIZE.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .saturating_sub(1)
+            .max(1)
+    })
 }
 
 pub(crate) fn pool() -> &'static rayon::ThreadPool {
@@ -187,7 +191,55 @@ pub fn measure_rows_ctl<T: Sample>(
     let n_rows = samples.len() / plan.len;
     ctl.start(n_rows as u64);
     let mut columns = CmapColumns::with_len(n_rows);
-    let tasks = columns.chunks_mut(ROWS_PER_TASK);
+    measure_tasks(samples, plan, ctl, columns.chunks_mut(ROWS_PER_TASK));
+    ctl.check()?;
+    Ok(columns)
+}
+
+/// Rows per chunk when a batch is copied in before measuring: four tasks per worker
+/// (8 MB of float32 sweeps of 2000 samples on one worker), so peak memory stays one
+/// small chunk above the input.
+pub fn chunk_rows() -> usize {
+    4 * ROWS_PER_TASK * pool_size()
+}
+
+/// Measure `n_rows` sweeps that are not one contiguous row-major block (strided,
+/// Fortran-ordered or byte-swapped arrays, rows still to be read): `fill(first_row, buf)`
+/// writes rows `first_row..` into `buf` (whole rows, row-major), one chunk of at most
+/// [`chunk_rows`] rows at a time, and each chunk is measured before the next is copied.
+pub fn measure_rows_by_chunk<T: Sample>(
+    n_rows: usize,
+    plan: &SweepPlan,
+    ctl: &Control,
+    mut fill: impl FnMut(usize, &mut [T]),
+) -> Result<CmapColumns, Cancelled> {
+    assert!(plan.len > 0, "sweeps must hold samples");
+    ctl.start(n_rows as u64);
+    let mut columns = CmapColumns::with_len(n_rows);
+    let mut tasks = columns.chunks_mut(ROWS_PER_TASK).into_iter();
+    let chunk = chunk_rows();
+    let mut buf = vec![T::ZERO; chunk.min(n_rows) * plan.len];
+    let mut first = 0;
+    while first < n_rows && !ctl.is_cancelled() {
+        let rows = chunk.min(n_rows - first);
+        let chunk = &mut buf[..rows * plan.len];
+        fill(first, chunk);
+        let these: Vec<_> = tasks.by_ref().take(rows.div_ceil(ROWS_PER_TASK)).collect();
+        measure_tasks(chunk, plan, ctl, these);
+        first += rows;
+    }
+    ctl.check()?;
+    Ok(columns)
+}
+
+/// Measure the rows of `samples` into `tasks` (stretches of [`ROWS_PER_TASK`] rows, in
+/// order), in parallel on the pool.
+fn measure_tasks<T: Sample>(
+    samples: &[T],
+    plan: &SweepPlan,
+    ctl: &Control,
+    tasks: Vec<ColumnsChunk<'_>>,
+) {
     let run = |(rows, mut out): (&[T], ColumnsChunk<'_>)| {
         if !ctl.is_cancelled() {
             measure_chunk(rows, plan, &mut out);
@@ -208,8 +260,6 @@ pub fn measure_rows_ctl<T: Sample>(
                 .for_each(run)
         });
     }
-    ctl.check()?;
-    Ok(columns)
 }
 
 fn measure_chunk<T: Sample>(rows: &[T], plan: &SweepPlan, out: &mut ColumnsChunk<'_>) {
@@ -268,6 +318,41 @@ mod tests {
             assert!(same(cols.neg_area[r], m.neg_area));
             assert!(same(cols.p2p_amplitude[r], m.p2p_amplitude));
         }
+    }
+
+    #[test]
+    fn chunked_batch_equals_the_contiguous_one() {
+        let len = 40;
+        let plan = SweepPlan::new(
+            len,
+            TimeAxis {
+                sample_rate: 1000.0,
+                t0: -0.01,
+            },
+            CmapParams::default(),
+        )
+        .unwrap();
+        let rows = chunk_rows() + 3 * ROWS_PER_TASK + 5;
+        let samples: Vec<f64> = (0..rows * len)
+            .map(|i| (((i * 7919) % 1013) as f64 - 506.0) * 1e-3)
+            .collect();
+        let whole = measure_rows(&samples, &plan);
+        let mut calls = 0;
+        let chunked = measure_rows_by_chunk(rows, &plan, &Control::default(), |first, buf| {
+            calls += 1;
+            buf.copy_from_slice(&samples[first * len..first * len + buf.len()]);
+        })
+        .unwrap();
+        assert_eq!(calls, 2);
+        assert_eq!(format!("{whole:?}"), format!("{chunked:?}"));
+        let ctl = Control::default();
+        ctl.cancel();
+        assert_eq!(
+            measure_rows_by_chunk(rows, &plan, &ctl, |_, _: &mut [f64]| panic!(
+                "no chunk once cancelled"
+            )),
+            Err(Cancelled)
+        );
     }
 
     #[test]

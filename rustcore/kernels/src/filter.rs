@@ -17,9 +17,9 @@ use crate::control::{Cancelled, Control};
 use crate::sample::Sample;
 
 /// Sweeps filtered side by side.
-pub const LANES: usize = 8;
+pub const LANES: usize = 16;
 /// Samples per tile of the forward filter (keeps the transposed buffer in L1/L2).
-const TILE: usize = 512;
+const TILE: usize = 256;
 
 /// One second-order section, normalised so that a0 = 1.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -78,6 +78,10 @@ pub fn default_padlen(sections: &[Section]) -> usize {
 }
 
 /// Run the cascade over a transposed buffer in place; `state[s]` = (z0, z1) per lane.
+///
+/// Section by section over the whole buffer, so a section's state stays in registers
+/// and each step's recursion chain (add, multiply, subtract, add: ~12 cycles) overlaps
+/// with the other lanes' chains.
 #[inline(always)]
 fn run<const N: usize>(
     sections: &[Section],
@@ -85,27 +89,25 @@ fn run<const N: usize>(
     buf: &mut [[f64; N]],
     reverse: bool,
 ) {
-    let step = |v: &mut [f64; N], state: &mut [[[f64; N]; 2]]| {
-        for (s, st) in sections.iter().zip(state.iter_mut()) {
-            let [b0, b1, b2] = s.b;
-            let [a1, a2] = s.a;
+    for (s, st) in sections.iter().zip(state.iter_mut()) {
+        let [b0, b1, b2] = s.b;
+        let [a1, a2] = s.a;
+        let [mut z0, mut z1] = *st;
+        let mut step = |v: &mut [f64; N]| {
             for l in 0..N {
                 let x = v[l];
-                let y = b0 * x + st[0][l];
-                st[0][l] = b1 * x - a1 * y + st[1][l];
-                st[1][l] = b2 * x - a2 * y;
+                let y = b0 * x + z0[l];
+                z0[l] = b1 * x - a1 * y + z1[l];
+                z1[l] = b2 * x - a2 * y;
                 v[l] = y;
             }
+        };
+        if reverse {
+            buf.iter_mut().rev().for_each(&mut step);
+        } else {
+            buf.iter_mut().for_each(&mut step);
         }
-    };
-    if reverse {
-        for v in buf.iter_mut().rev() {
-            step(v, state);
-        }
-    } else {
-        for v in buf.iter_mut() {
-            step(v, state);
-        }
+        *st = [z0, z1];
     }
 }
 
@@ -123,15 +125,19 @@ fn forward_group<T: Sample, const N: usize>(
     let mut t0 = 0;
     while t0 < len {
         let n = TILE.min(len - t0);
-        for (t, v) in buf[..n].iter_mut().enumerate() {
-            for (l, lane) in v.iter_mut().enumerate().take(rows) {
-                *lane = input[l * len + t0 + t].into();
+        // Row by row: each row is read and written in order (a strided walk through
+        // rows at every step measured 3x slower).
+        for l in 0..rows {
+            let row = &input[l * len + t0..l * len + t0 + n];
+            for (v, &x) in buf[..n].iter_mut().zip(row) {
+                v[l] = x.into();
             }
         }
         run(sections, &mut state, &mut buf[..n], false);
-        for (t, v) in buf[..n].iter().enumerate() {
-            for (l, &lane) in v.iter().enumerate().take(rows) {
-                output[l * len + t0 + t] = T::from_f64(lane);
+        for l in 0..rows {
+            let row = &mut output[l * len + t0..l * len + t0 + n];
+            for (y, v) in row.iter_mut().zip(&buf[..n]) {
+                *y = T::from_f64(v[l]);
             }
         }
         t0 += n;
@@ -152,14 +158,15 @@ fn zero_phase_group<T: Sample, const N: usize>(
     let total = len + 2 * pad;
     let mut ext = vec![[0.0f64; N]; total];
     for l in 0..rows {
-        let x = |i: usize| -> f64 { input[l * len + i].into() };
+        let row = &input[l * len..(l + 1) * len];
+        let x = |i: usize| -> f64 { row[i].into() };
         let (first, last) = (x(0), x(len - 1));
         for i in 0..pad {
             ext[i][l] = 2.0 * first - x(pad - i);
             ext[pad + len + i][l] = 2.0 * last - x(len - 2 - i);
         }
-        for i in 0..len {
-            ext[pad + i][l] = x(i);
+        for (e, &v) in ext[pad..pad + len].iter_mut().zip(row) {
+            e[l] = v.into();
         }
     }
     let init = |edge: &[f64; N]| -> Vec<[[f64; N]; 2]> {
@@ -179,8 +186,9 @@ fn zero_phase_group<T: Sample, const N: usize>(
     let mut state = init(&ext[total - 1]);
     run(sections, &mut state, &mut ext, true);
     for l in 0..rows {
-        for i in 0..len {
-            output[l * len + i] = T::from_f64(ext[pad + i][l]);
+        let row = &mut output[l * len..(l + 1) * len];
+        for (y, v) in row.iter_mut().zip(&ext[pad..pad + len]) {
+            *y = T::from_f64(v[l]);
         }
     }
 }

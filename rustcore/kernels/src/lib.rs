@@ -15,7 +15,7 @@ pub mod series;
 pub mod stream;
 pub mod sweep;
 
-pub use batch::{measure_one, measure_rows, measure_rows_ctl, CmapColumns};
+pub use batch::{measure_one, measure_rows, measure_rows_by_chunk, measure_rows_ctl, CmapColumns};
 pub use cmap::CmapMeasures;
 pub use control::{Cancelled, Control};
 pub use sample::Sample;
