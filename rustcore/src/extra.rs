@@ -195,6 +195,7 @@ fn filtered<'py, T: Sample + Element>(
     let len = *shape.last().unwrap();
     let samples = row_major(a);
     let mut out = vec![T::ZERO; samples.len()];
+    huge_pages(&mut out);
     if !samples.is_empty() {
         let ctl = control_of(progress);
         py.detach(|| {
@@ -204,6 +205,28 @@ fn filtered<'py, T: Sample + Element>(
     }
     let arr = out.into_pyarray(py);
     Ok(arr.reshape(shape)?.into_any())
+}
+
+/// Ask Linux to back a fresh output buffer with 2 MB pages: its first writes then fault
+/// 512x less often (zeroing 4 KB pages on first touch cost more than a 4-section
+/// filter). A hint only; elsewhere, or if refused, nothing changes.
+fn huge_pages<T>(buf: &mut [T]) {
+    #[cfg(target_os = "linux")]
+    {
+        extern "C" {
+            fn madvise(addr: *mut std::ffi::c_void, len: usize, advice: i32) -> i32;
+        }
+        const MADV_HUGEPAGE: i32 = 14;
+        const PAGE: usize = 4096;
+        let start = buf.as_mut_ptr() as usize;
+        let end = start + std::mem::size_of_val(buf);
+        let first = start.next_multiple_of(PAGE);
+        if end >= first + (2 << 20) {
+            // SAFETY: the range lies inside `buf`, page-aligned; MADV_HUGEPAGE changes no
+            // contents and the return value (an unsupported hint) is ignored.
+            unsafe { madvise(first as *mut _, (end - first) / PAGE * PAGE, MADV_HUGEPAGE) };
+        }
+    }
 }
 
 /// Apply an SOS cascade along the last axis. See rustcore.pyi.

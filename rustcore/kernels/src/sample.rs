@@ -27,6 +27,70 @@ pub trait Sample:
     /// (sum of `xs`, minimum and maximum of `xs[from..]`) in one pass, with AVX2 when
     /// the CPU has it.
     fn sum_min_max(xs: &[Self], from: usize) -> (Self, Self, Self);
+
+    /// Filter tiles: samples `t0..t0 + buf.len()` of `rows` rows (row r starts at
+    /// `input[r * len]`) into `buf[t][r]` as f64, the layout where one SIMD step
+    /// advances every row.
+    #[inline(always)]
+    fn rows_to_lanes<const N: usize>(
+        input: &[Self],
+        len: usize,
+        t0: usize,
+        rows: usize,
+        buf: &mut [[f64; N]],
+    ) {
+        copy_rows_to_lanes(input, len, t0, rows, buf, 0)
+    }
+
+    /// The inverse of [`Sample::rows_to_lanes`], rounding to the sample type.
+    #[inline(always)]
+    fn lanes_to_rows<const N: usize>(
+        buf: &[[f64; N]],
+        rows: usize,
+        output: &mut [Self],
+        len: usize,
+        t0: usize,
+    ) {
+        copy_lanes_to_rows(buf, rows, output, len, t0, 0)
+    }
+}
+
+/// [`Sample::rows_to_lanes`] from sample `skip` of the tile on, one row at a time.
+#[inline(always)]
+fn copy_rows_to_lanes<T: Sample, const N: usize>(
+    input: &[T],
+    len: usize,
+    t0: usize,
+    rows: usize,
+    buf: &mut [[f64; N]],
+    skip: usize,
+) {
+    let n = buf.len();
+    for l in 0..rows {
+        let row = &input[l * len + t0 + skip..l * len + t0 + n];
+        for (v, &x) in buf[skip..].iter_mut().zip(row) {
+            v[l] = x.into();
+        }
+    }
+}
+
+/// [`Sample::lanes_to_rows`] from sample `skip` of the tile on.
+#[inline(always)]
+fn copy_lanes_to_rows<T: Sample, const N: usize>(
+    buf: &[[f64; N]],
+    rows: usize,
+    output: &mut [T],
+    len: usize,
+    t0: usize,
+    skip: usize,
+) {
+    let n = buf.len();
+    for l in 0..rows {
+        let row = &mut output[l * len + t0 + skip..l * len + t0 + n];
+        for (y, v) in row.iter_mut().zip(&buf[skip..]) {
+            *y = T::from_f64(v[l]);
+        }
+    }
 }
 
 /// Portable form of [`Sample::sum_min_max`] (no prefetch): lane arrays the compiler
@@ -71,6 +135,38 @@ fn sum_min_max_lanes<T: Sample>(xs: &[T], from: usize) -> (T, T, T) {
 }
 
 impl Sample for f32 {
+    #[inline(always)]
+    fn rows_to_lanes<const N: usize>(
+        input: &[Self],
+        len: usize,
+        t0: usize,
+        rows: usize,
+        buf: &mut [[f64; N]],
+    ) {
+        let mut done = 0;
+        #[cfg(target_arch = "x86_64")]
+        if rows == N && N.is_multiple_of(8) && std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 checked just above; a full group of N rows of `len` samples.
+            done = unsafe { crate::stream::rows_to_lanes_f32(input, len, t0, buf) };
+        }
+        copy_rows_to_lanes(input, len, t0, rows, buf, done)
+    }
+    #[inline(always)]
+    fn lanes_to_rows<const N: usize>(
+        buf: &[[f64; N]],
+        rows: usize,
+        output: &mut [Self],
+        len: usize,
+        t0: usize,
+    ) {
+        let mut done = 0;
+        #[cfg(target_arch = "x86_64")]
+        if rows == N && N.is_multiple_of(8) && std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 checked just above; a full group of N rows of `len` samples.
+            done = unsafe { crate::stream::lanes_to_rows_f32(buf, output, len, t0) };
+        }
+        copy_lanes_to_rows(buf, rows, output, len, t0, done)
+    }
     const ZERO: Self = 0.0;
     const INFINITY: Self = f32::INFINITY;
     const NEG_INFINITY: Self = f32::NEG_INFINITY;

@@ -146,3 +146,108 @@ pub unsafe fn sum_min_max_f64(xs: &[f64], from: usize) -> (f64, f64, f64) {
     big = lanes.iter().fold(big, |a, &v| if v > a { v } else { a });
     (total, m, big)
 }
+
+/// Transpose eight rows of eight f32 samples (row r in `v[r]`) into eight vectors of
+/// one sample each across the rows (its own inverse).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn transpose8(v: [__m256; 8]) -> [__m256; 8] {
+    let t0 = _mm256_unpacklo_ps(v[0], v[1]);
+    let t1 = _mm256_unpackhi_ps(v[0], v[1]);
+    let t2 = _mm256_unpacklo_ps(v[2], v[3]);
+    let t3 = _mm256_unpackhi_ps(v[2], v[3]);
+    let t4 = _mm256_unpacklo_ps(v[4], v[5]);
+    let t5 = _mm256_unpackhi_ps(v[4], v[5]);
+    let t6 = _mm256_unpacklo_ps(v[6], v[7]);
+    let t7 = _mm256_unpackhi_ps(v[6], v[7]);
+    let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+    let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+    let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+    let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+    let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+    let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+    let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+    let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+    [
+        _mm256_permute2f128_ps::<0x20>(s0, s4),
+        _mm256_permute2f128_ps::<0x20>(s1, s5),
+        _mm256_permute2f128_ps::<0x20>(s2, s6),
+        _mm256_permute2f128_ps::<0x20>(s3, s7),
+        _mm256_permute2f128_ps::<0x31>(s0, s4),
+        _mm256_permute2f128_ps::<0x31>(s1, s5),
+        _mm256_permute2f128_ps::<0x31>(s2, s6),
+        _mm256_permute2f128_ps::<0x31>(s3, s7),
+    ]
+}
+
+/// Rows `8g..8g+8` of a group of `N` rows (row r = `input[r * len + t0 ..]`), samples
+/// `t0..t0 + buf.len()` rounded down to a multiple of 8, into `buf[t][r]` as f64.
+/// Returns how many samples per row it moved; the caller copies the rest.
+///
+/// # Safety
+/// The CPU must support AVX2; `input` must hold `N` rows of `len` samples and
+/// `t0 + buf.len() <= len`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn rows_to_lanes_f32<const N: usize>(
+    input: &[f32],
+    len: usize,
+    t0: usize,
+    buf: &mut [[f64; N]],
+) -> usize {
+    let n = buf.len() / 8 * 8;
+    assert!(N.is_multiple_of(8) && input.len() >= N * len && t0 + buf.len() <= len);
+    let p = input.as_ptr();
+    for g in 0..N / 8 {
+        let mut t = 0;
+        while t < n {
+            let mut v = [_mm256_setzero_ps(); 8];
+            for (r, vr) in v.iter_mut().enumerate() {
+                *vr = _mm256_loadu_ps(p.add((8 * g + r) * len + t0 + t));
+            }
+            for (k, o) in transpose8(v).into_iter().enumerate() {
+                let dst = buf[t + k][8 * g..].as_mut_ptr();
+                _mm256_storeu_pd(dst, _mm256_cvtps_pd(_mm256_castps256_ps128(o)));
+                _mm256_storeu_pd(dst.add(4), _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(o)));
+            }
+            t += 8;
+        }
+    }
+    n
+}
+
+/// The inverse of [`rows_to_lanes_f32`]: `buf[t][r]` rounded to f32 into row r of
+/// `output` at `t0 + t`. Returns how many samples per row it moved.
+///
+/// # Safety
+/// As for [`rows_to_lanes_f32`], with `output` in place of `input`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn lanes_to_rows_f32<const N: usize>(
+    buf: &[[f64; N]],
+    output: &mut [f32],
+    len: usize,
+    t0: usize,
+) -> usize {
+    let n = buf.len() / 8 * 8;
+    assert!(N.is_multiple_of(8) && output.len() >= N * len && t0 + buf.len() <= len);
+    let p = output.as_mut_ptr();
+    for g in 0..N / 8 {
+        let mut t = 0;
+        while t < n {
+            let mut v = [_mm256_setzero_ps(); 8];
+            for (k, vk) in v.iter_mut().enumerate() {
+                let src = buf[t + k][8 * g..].as_ptr();
+                let lo = _mm256_cvtpd_ps(_mm256_loadu_pd(src));
+                let hi = _mm256_cvtpd_ps(_mm256_loadu_pd(src.add(4)));
+                *vk = _mm256_set_m128(hi, lo);
+            }
+            for (r, row) in transpose8(v).into_iter().enumerate() {
+                _mm256_storeu_ps(p.add((8 * g + r) * len + t0 + t), row);
+            }
+            t += 8;
+        }
+    }
+    n
+}
