@@ -53,7 +53,8 @@ Input arrays must be NumPy arrays of native-endian float32 or float64 (``TypeErr
 otherwise, also for the wrong number of dimensions). float32 is read as float32 and all
 measures are computed in float64, so float32 data and the same values as float64 give
 identical results. Non-contiguous (strided, Fortran-order) arrays are accepted and copied
-to C order first; pass C-contiguous arrays to avoid the copy.
+to C order first (``measure_batch`` copies one chunk of rows at a time, so its memory
+stays a few MB above the input); pass C-contiguous arrays to avoid the copy.
 
 Bad parameters (non-finite or non-positive ``sample_rate``, ``onset_frac`` outside [0, 1],
 negative ``onset_k`` or ``min_snr``, fewer than 8 baseline samples, an empty search
@@ -246,8 +247,9 @@ def sos_filter(
     every sweep must be longer than ``padlen`` (``ValueError``).
 
     Arithmetic is float64 in SciPy's order (transposed direct form II); the result has the
-    input's dtype and shape. Eight sweeps are filtered side by side in SIMD lanes, blocks
-    of them in parallel with the GIL released.
+    input's dtype and shape, bit for bit the float64 recursion rounded to that dtype. 32
+    sweeps are filtered side by side in SIMD lanes, groups of them in parallel with the GIL
+    released.
     """
 
 # --- series ---------------------------------------------------------------------------
