@@ -1,7 +1,8 @@
 //! Property tests of the CMAP kernel: orderings and signs that must hold for any sweep,
-//! and recovery of a known onset from a synthetic CMAP.
+//! recovery of a known onset from a synthetic CMAP; and the SIMD helpers (cutoff searches,
+//! the streaming pass) against plain scalar definitions.
 
-use kernels::{flags, measure_one, measure_rows, CmapParams, SweepPlan, TimeAxis};
+use kernels::{flags, lanes, measure_one, measure_rows, CmapParams, SweepPlan, TimeAxis};
 use proptest::prelude::*;
 
 const FS: f64 = 10_000.0;
@@ -139,5 +140,70 @@ fn batch_rows_match_single_sweeps_on_synthetic_cmaps() {
         assert_eq!(cols.onset[r], m.onset);
         assert_eq!(cols.neg_area[r], m.neg_area);
         assert_eq!(cols.flags[r], m.flags);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// The searches compare samples with a cutoff in their own type; that must equal the
+    /// f64 test on the deviation for every sample (the reference's definition).
+    #[test]
+    fn cutoffs_equal_the_f64_deviation_tests(
+        baseline in -1e-2f64..1e-2,
+        threshold in 0.0f64..1e-3,
+        xs in prop::collection::vec(-2e-2f32..2e-2, 1..200),
+        near in prop::collection::vec(-40i32..40, 1..50),
+    ) {
+        let below = |v: f64| baseline - v < threshold;
+        let returned = |v: f64| baseline - v <= 0.0;
+        let above = |v: f64| baseline - v < 0.0;
+        let c_on: f32 = lanes::cutoff(baseline - threshold, below).unwrap();
+        let c_ret: f32 = lanes::cutoff(baseline, returned).unwrap();
+        let c_end: f32 = lanes::cutoff(baseline, above).unwrap();
+        // Random samples plus samples a few ulps either side of each cutoff.
+        let mut all = xs.clone();
+        for &c in &[c_on, c_ret, c_end] {
+            all.extend(near.iter().map(|&k| f32::from_bits(c.to_bits().wrapping_add_signed(k))));
+        }
+        for &x in &all {
+            let v = x as f64;
+            prop_assert_eq!(below(v), x >= c_on, "onset test at {}", x);
+            prop_assert_eq!(returned(v), x >= c_ret, "return test at {}", x);
+            prop_assert_eq!(above(v), x >= c_end, "end test at {}", x);
+        }
+        prop_assert_eq!(lanes::last_at_least(&all, c_on), all.iter().rposition(|&x| below(x as f64)));
+        prop_assert_eq!(lanes::first_cut(&all, c_ret, false), all.iter().position(|&x| returned(x as f64)));
+        prop_assert_eq!(lanes::first_cut(&all, c_end, true), all.iter().position(|&x| !above(x as f64)));
+    }
+
+    /// The AVX2 pass (sum for finiteness, window minimum and maximum) equals a scalar
+    /// scan, with NaN or ±inf anywhere and any window start.
+    #[test]
+    fn stream_pass_equals_a_scalar_scan(
+        xs in prop::collection::vec(-1.0f64..1.0, 1..300),
+        from_frac in 0.0f64..1.0,
+        bad in prop::option::of((0usize..300, 0usize..3)),
+    ) {
+        let mut xs = xs;
+        if let Some((at, kind)) = bad {
+            let at = at % xs.len();
+            xs[at] = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY][kind];
+        }
+        let from = ((xs.len() as f64 * from_frac) as usize).min(xs.len() - 1);
+        let x32: Vec<f32> = xs.iter().map(|&v| v as f32).collect();
+        let finite = xs.iter().all(|v| v.is_finite());
+        let (f64_ok, lo, hi) = lanes::stream_min_max(&xs, from);
+        let (f32_ok, lo32, hi32) = lanes::stream_min_max(&x32, from);
+        prop_assert_eq!(f64_ok, finite);
+        prop_assert_eq!(f32_ok, finite);
+        if finite {
+            let w = &xs[from..];
+            prop_assert_eq!(lo, w.iter().copied().fold(f64::INFINITY, f64::min));
+            prop_assert_eq!(hi, w.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+            let w = &x32[from..];
+            prop_assert_eq!(lo32, w.iter().copied().fold(f32::INFINITY, f32::min));
+            prop_assert_eq!(hi32, w.iter().copied().fold(f32::NEG_INFINITY, f32::max));
+        }
     }
 }
