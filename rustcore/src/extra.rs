@@ -333,11 +333,10 @@ fn f_waves<'py>(
         k,
         min_amplitude,
     )?;
-    let f = dispatch!(&arr, |a| guarded(|| series::f_waves(
-        &row_major(a),
-        len,
-        &rule
-    ))?);
+    let f = dispatch!(&arr, |a| {
+        let s = row_major(a);
+        py.detach(|| guarded(|| series::f_waves(&s, len, &rule)))?
+    });
     let d = PyDict::new(py);
     d.set_item("latency", PyArray1::from_vec(py, f.latency))?;
     d.set_item("amplitude", PyArray1::from_vec(py, f.amplitude))?;
@@ -373,16 +372,18 @@ fn h_reflex<'py>(
     let hr = window_rule(len, ax, baseline_end, h_window, k, min_amplitude)?;
     let (m, h) = dispatch!(&arr, |a| {
         let s = row_major(a);
-        guarded(|| {
-            let m: Vec<_> = s
-                .chunks_exact(len)
-                .map(|r| series::window_response(r, &mr))
-                .collect();
-            let h: Vec<_> = s
-                .chunks_exact(len)
-                .map(|r| series::window_response(r, &hr))
-                .collect();
-            (m, h)
+        py.detach(|| {
+            guarded(|| {
+                let m: Vec<_> = s
+                    .chunks_exact(len)
+                    .map(|r| series::window_response(r, &mr))
+                    .collect();
+                let h: Vec<_> = s
+                    .chunks_exact(len)
+                    .map(|r| series::window_response(r, &hr))
+                    .collect();
+                (m, h)
+            })
         })?
     });
     let m_amp: Vec<f64> = m.iter().map(|r| r.amplitude).collect();
@@ -459,10 +460,10 @@ fn repetitive_stimulation<'py>(
     let arr = SampleArray::<Ix2>::extract(sweeps, "sweeps", 2, "one response per row")?;
     let p = cmap_params(search_start, baseline_end, onset_k, onset_frac, min_snr);
     let pl = plan(arr.shape()[1], sample_rate, t0, p)?;
-    let c = dispatch!(&arr, |a| guarded(|| kernels::measure_rows(
-        &row_major(a),
-        &pl
-    ))?);
+    let c = dispatch!(&arr, |a| {
+        let s = row_major(a);
+        py.detach(|| guarded(|| kernels::measure_rows(&s, &pl)))?
+    });
     let r = series::rns(&c.neg_amplitude, &c.neg_area);
     let d = PyDict::new(py);
     d.set_item("amplitude", PyArray1::from_vec(py, c.neg_amplitude))?;
