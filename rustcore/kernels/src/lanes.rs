@@ -6,6 +6,7 @@
 //! (the NumPy reference in tests/rustcore replays it for the baseline sums).
 
 use crate::sample::Sample;
+use crate::stream::LaneMap;
 
 /// Width of the comparison lanes (two AVX2 registers of f32, four of f64).
 const LANES: usize = 16;
@@ -224,46 +225,33 @@ pub fn first_equal<T: Sample>(xs: &[T], target: T) -> Option<usize> {
 /// the lanes combine pairwise as ((0+1)+(2+3))+((4+5)+(6+7)).
 #[inline(always)]
 pub fn lane_sum<T: Sample>(xs: &[T]) -> f64 {
-    lane_sum_map(xs, |v| v)
+    lane_sum_map(xs, LaneMap::Value)
 }
 
 /// Sum of squared deviations from `mean`, with the same lane order as [`lane_sum`].
 #[inline(always)]
 pub fn lane_sum_sq_dev<T: Sample>(xs: &[T], mean: f64) -> f64 {
-    lane_sum_map(xs, |v| {
-        let d = v - mean;
-        d * d
-    })
+    lane_sum_map(xs, LaneMap::SqDev(mean))
 }
 
 /// Sum of deviations `baseline - x`, with the same lane order as [`lane_sum`].
 #[inline(always)]
 pub fn lane_sum_dev<T: Sample>(xs: &[T], baseline: f64) -> f64 {
-    lane_sum_map(xs, |v| baseline - v)
+    lane_sum_map(xs, LaneMap::Dev(baseline))
 }
 
 /// Sum of |baseline - x|, with the same lane order as [`lane_sum`].
 #[inline(always)]
 pub fn lane_sum_map_abs<T: Sample>(xs: &[T], baseline: f64) -> f64 {
-    lane_sum_map(xs, |v| (baseline - v).abs())
+    lane_sum_map(xs, LaneMap::AbsDev(baseline))
 }
 
 #[inline(always)]
-fn lane_sum_map<T: Sample>(xs: &[T], f: impl Fn(f64) -> f64) -> f64 {
-    let mut acc = [0.0f64; SUM_LANES];
-    let mut chunks = xs.chunks_exact(SUM_LANES);
-    for c in &mut chunks {
-        // Widen the block first, then map: the compiler keeps both steps in vectors.
-        let mut v = [0.0f64; SUM_LANES];
-        for j in 0..SUM_LANES {
-            v[j] = c[j].into();
-        }
-        for j in 0..SUM_LANES {
-            acc[j] += f(v[j]);
-        }
-    }
-    for (j, &v) in chunks.remainder().iter().enumerate() {
-        acc[j] += f(v.into());
+fn lane_sum_map<T: Sample>(xs: &[T], map: LaneMap) -> f64 {
+    let mut acc = T::lane_sums(xs, map);
+    let whole = xs.len() / SUM_LANES * SUM_LANES;
+    for (j, &v) in xs[whole..].iter().enumerate() {
+        acc[j] += map.apply(v.into());
     }
     ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 }
@@ -353,6 +341,30 @@ mod tests {
             assert_eq!(
                 last_at_least(&xs, c),
                 xs.iter().rposition(|&x| below(x as f64))
+            );
+        }
+    }
+
+    #[test]
+    fn float32_lane_sums_equal_the_float64_ones_bit_for_bit() {
+        let x32: Vec<f32> = (0..203)
+            .map(|i| ((i * 7919) % 1013) as f32 * 1.37e-5 - 6e-3)
+            .collect();
+        let x64: Vec<f64> = x32.iter().map(|&v| v as f64).collect();
+        for n in [0, 7, 8, 9, 64, 203] {
+            let (a, b) = (&x32[..n], &x64[..n]);
+            assert_eq!(lane_sum(a).to_bits(), lane_sum(b).to_bits());
+            assert_eq!(
+                lane_sum_sq_dev(a, 1e-4).to_bits(),
+                lane_sum_sq_dev(b, 1e-4).to_bits()
+            );
+            assert_eq!(
+                lane_sum_dev(a, 2e-4).to_bits(),
+                lane_sum_dev(b, 2e-4).to_bits()
+            );
+            assert_eq!(
+                lane_sum_map_abs(a, 2e-4).to_bits(),
+                lane_sum_map_abs(b, 2e-4).to_bits()
             );
         }
     }

@@ -3,6 +3,8 @@
 
 use std::ops::{Add, Mul, Sub};
 
+use crate::stream::LaneMap;
+
 /// A raw sample: `f32` or `f64`. Comparisons (minimum, maximum) happen in the sample's
 /// own type; arithmetic that produces a measure happens in `f64`.
 pub trait Sample:
@@ -27,6 +29,24 @@ pub trait Sample:
     /// (sum of `xs`, minimum and maximum of `xs[from..]`) in one pass, with AVX2 when
     /// the CPU has it.
     fn sum_min_max(xs: &[Self], from: usize) -> (Self, Self, Self);
+
+    /// The eight lane accumulators of a lane sum over the whole blocks of 8 in `xs`
+    /// (see [`crate::stream::lane_sums_f32`]).
+    #[inline(always)]
+    fn lane_sums(xs: &[Self], map: LaneMap) -> [f64; 8] {
+        let mut acc = [0.0f64; 8];
+        for c in xs.chunks_exact(8) {
+            // Widen the block first, then map: the compiler keeps both steps in vectors.
+            let mut v = [0.0f64; 8];
+            for j in 0..8 {
+                v[j] = c[j].into();
+            }
+            for j in 0..8 {
+                acc[j] += map.apply(v[j]);
+            }
+        }
+        acc
+    }
 
     /// Filter tiles: samples `t0..t0 + buf.len()` of `rows` rows (row r starts at
     /// `input[r * len]`) into `buf[t][r]` as f64, the layout where one SIMD step
@@ -135,6 +155,21 @@ fn sum_min_max_lanes<T: Sample>(xs: &[T], from: usize) -> (T, T, T) {
 }
 
 impl Sample for f32 {
+    #[inline(always)]
+    fn lane_sums(xs: &[Self], map: LaneMap) -> [f64; 8] {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            return unsafe { crate::stream::lane_sums_f32(xs, map) };
+        }
+        let mut acc = [0.0f64; 8];
+        for c in xs.chunks_exact(8) {
+            for j in 0..8 {
+                acc[j] += map.apply(c[j] as f64);
+            }
+        }
+        acc
+    }
     #[inline(always)]
     fn rows_to_lanes<const N: usize>(
         input: &[Self],

@@ -251,3 +251,79 @@ pub unsafe fn lanes_to_rows_f32<const N: usize>(
     }
     n
 }
+
+/// What a lane sum adds up for each sample x (as f64).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LaneMap {
+    Value,
+    /// (x − mean)²
+    SqDev(f64),
+    /// baseline − x
+    Dev(f64),
+    /// |baseline − x|
+    AbsDev(f64),
+}
+
+impl LaneMap {
+    #[inline(always)]
+    pub fn apply(self, v: f64) -> f64 {
+        match self {
+            LaneMap::Value => v,
+            LaneMap::SqDev(mean) => {
+                let d = v - mean;
+                d * d
+            }
+            LaneMap::Dev(b) => b - v,
+            LaneMap::AbsDev(b) => (b - v).abs(),
+        }
+    }
+}
+
+/// The eight lane accumulators of a lane sum over `xs` (whole blocks of 8 only: the
+/// caller adds the remainder), lane j taking samples j, j+8, … in order, each mapped
+/// exactly as [`LaneMap::apply`] does (no fused operations), so the result is bit for
+/// bit the scalar one.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn lane_sums_f32(xs: &[f32], map: LaneMap) -> [f64; 8] {
+    match map {
+        LaneMap::Value => lane_sums_f32_k::<0>(xs, 0.0),
+        LaneMap::SqDev(c) => lane_sums_f32_k::<1>(xs, c),
+        LaneMap::Dev(c) => lane_sums_f32_k::<2>(xs, c),
+        LaneMap::AbsDev(c) => lane_sums_f32_k::<3>(xs, c),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn lane_sums_f32_k<const K: u8>(xs: &[f32], c: f64) -> [f64; 8] {
+    let cv = _mm256_set1_pd(c);
+    let sign = _mm256_set1_pd(-0.0);
+    let map = |a: __m256d| match K {
+        0 => a,
+        1 => {
+            let d = _mm256_sub_pd(a, cv);
+            _mm256_mul_pd(d, d)
+        }
+        2 => _mm256_sub_pd(cv, a),
+        _ => _mm256_andnot_pd(sign, _mm256_sub_pd(cv, a)),
+    };
+    let (mut lo, mut hi) = (_mm256_setzero_pd(), _mm256_setzero_pd());
+    let p = xs.as_ptr();
+    let n = xs.len() / 8 * 8;
+    let mut i = 0;
+    while i < n {
+        let v = _mm256_loadu_ps(p.add(i));
+        lo = _mm256_add_pd(lo, map(_mm256_cvtps_pd(_mm256_castps256_ps128(v))));
+        hi = _mm256_add_pd(hi, map(_mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v))));
+        i += 8;
+    }
+    let mut acc = [0.0f64; 8];
+    _mm256_storeu_pd(acc.as_mut_ptr(), lo);
+    _mm256_storeu_pd(acc.as_mut_ptr().add(4), hi);
+    acc
+}
