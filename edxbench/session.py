@@ -39,6 +39,7 @@ from storage.recorder import RunRecorder
 __all__ = ["Session", "available_subjects", "detect_interrupted", "open_resume_session",
            "open_session"]
 
+FAST_SIM_TIME_SCALE = 100.0
 RESUMABLE = ("interrupted", "failed", "stopped")
 SUBJECT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -147,8 +148,11 @@ def open_session(
     check_subject_id(subject_id)
     db = open_database(db_path)
     try:
+        # Fast time also plays the simulated bench's stimulus trains fast (a real bench
+        # ignores the scale); the physiology follows the nominal rate either way.
         bench = open_bench(profile, config_path=bench_config,
-                           clock=FastClock() if fast else RealClock())
+                           clock=FastClock() if fast else RealClock(),
+                           sim_time_scale=FAST_SIM_TIME_SCALE if fast else 1.0)
     except BaseException:
         db.conn.close()
         raise
