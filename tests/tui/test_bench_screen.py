@@ -27,7 +27,7 @@ async def test_bench_check_runs_from_the_screen_and_is_shown(tmp_path: Path) -> 
         app.open_bench()
         bench = await screen_of(pilot, BenchScreen)
         await wait_for(pilot, lambda: bench.info is not None, timeout=60, what="identities")
-        assert "connected" in screen_text(app) and "SIM" in screen_text(app).upper()
+        await wait_for(pilot, lambda: "connected" in screen_text(app), what="identities shown")
         await wait_for(pilot, lambda: "No bench check on record" in screen_text(app),
                        what="no check yet")
 
@@ -45,7 +45,8 @@ async def test_bench_check_runs_from_the_screen_and_is_shown(tmp_path: Path) -> 
                        timeout=120, what="check finished")
         summary = bench.validation
         assert summary["outcome"] == "pass"
-        text = screen_text(app)
+        text = await wait_for(pilot, lambda: "PASS" in screen_text(app) and screen_text(app),
+                              what="outcome painted")
         assert "PASS" in text and f"{len(summary['checks'])}/{len(summary['checks'])} checks" \
             in text
     db = open_database(db_path)

@@ -179,18 +179,21 @@ async def test_run_detail_stores_a_moved_marker_by_keys(stored_run: tuple[Path, 
         screen.select_trace(final)
         await wait_for(pilot, lambda: screen.current_trace is not None, what="final trace")
         start = plot.spec.onset
-        text = screen_text(app)
-        assert "Impression:" in text and "made before the marker edits" not in text
+        text = await wait_for(pilot, lambda: "Impression:" in screen_text(app)
+                              and screen_text(app), what="impression painted")
+        assert "made before the marker edits" not in text
         await pilot.press("o", *["shift+left"] * 5)
-        assert screen.pending_moves and "NOT stored" in screen_text(app)
+        assert screen.pending_moves
+        await wait_for(pilot, lambda: "NOT stored" in screen_text(app), what="pending note")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ReasonScreen))
         await pilot.press("enter")  # empty: refused
-        assert isinstance(app.screen, ReasonScreen) and "required" in screen_text(app)
+        await wait_for(pilot, lambda: "required" in screen_text(app), what="refusal")
+        assert isinstance(app.screen, ReasonScreen)
         await pilot.press(*"artefact tail", "enter")
         await wait_for(pilot, lambda: not screen.saving and not screen.pending_moves,
                        what="edit stored")
-        assert "Stored edit #1" in screen_text(app)
+        await wait_for(pilot, lambda: "Stored edit #1" in screen_text(app), what="note")
         table = screen.query_one(MeasurementsTable)
         cells = [str(table.get_row_at(i)[2]) for i in range(table.row_count)]
         assert any(c.endswith("*") for c in cells)
@@ -208,8 +211,9 @@ async def test_run_detail_stores_a_moved_marker_by_keys(stored_run: tuple[Path, 
         await pilot.pause()
         assert again.query_one(TracePlot).spec.onset == pytest.approx(moved, abs=1e-15)
         assert not again.pending_moves
-        text = screen_text(app)  # the engine's interpretation, now older than the edit
-        assert "Impression:" in text and "made before the marker edits" in text
+        # the engine's interpretation, now older than the edit
+        await wait_for(pilot, lambda: "made before the marker edits" in screen_text(app),
+                       what="stale impression")
 
 
 async def test_a_run_exports_from_its_detail_screen(stored_run: tuple[Path, str],

@@ -83,8 +83,9 @@ async def test_fault_retry_and_f_wave_progress(tmp_path: Path) -> None:
                 faults += 1
                 panel = screen.query_one(FaultPanel)
                 assert panel.display and "scope" in str(panel.render())
-                text = screen_text(app)
-                assert "INSTRUMENT FAULT" in text and "retry" in text and "skip" in text
+                text = await wait_for(pilot, lambda: "INSTRUMENT FAULT" in screen_text(app)
+                                      and screen_text(app), what="fault panel painted")
+                assert "retry" in text and "skip" in text and "abort" in text
                 await pilot.press("up", "up", "enter")  # from the default (abort) to retry
             else:
                 await pilot.press("a" if prompt.kind == "review" else "enter")
@@ -117,7 +118,8 @@ async def test_last_sweep_markers_are_stored_from_the_run_screen(tmp_path: Path)
             prompt = await wait_for(pilot, lambda: prompt_of(app), timeout=60, what="prompt")
             await pilot.press("a" if prompt.kind == "review" else "enter")
             await wait_for(pilot, lambda p=prompt: prompt_of(app) is not p, timeout=60)
-        assert screen.marker_step == "wrist" and "Markers" in screen_text(app)
+        assert screen.marker_step == "wrist"
+        await wait_for(pilot, lambda: "Markers" in screen_text(app), what="m key shown")
         await pilot.press("m")
         detail = await screen_of(pilot, RunDetailScreen)
         await wait_for(pilot, lambda: detail.current_trace is not None, what="wrist sweep")
