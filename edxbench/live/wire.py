@@ -27,11 +27,13 @@ MAX_LINE = 64 * 1024 * 1024  # one needle EMG capture is a few MB; anything larg
 ARRAY_DTYPES = {"<f4": np.float32, "<f8": np.float64, "<i2": np.int16, "|i1": np.int8,
                 "|u1": np.uint8, "<u2": np.uint16, "<i4": np.int32}
 
-TYPES: dict[str, type] = {cls.__name__: cls for cls in (
-    ev.StepInfo, ev.Measurement, ev.TraceRecord, ev.RunStarted, ev.StepStarted,
-    ev.PromptRequested, ev.PromptAnswered, ev.SweepRecorded, ev.StepCompleted,
-    ev.GateOverridden, ev.Notice, ev.RunPaused, ev.RunResumed, ev.RunFinished,
-    Prompt, Sweep, StimulusInfo)}
+# Every dataclass defined in engine/events.py crosses: listing them by hand once left
+# Interpretation out, so every live run warned that its interpretation was not delivered.
+EVENT_TYPES: tuple[type, ...] = tuple(
+    obj for obj in vars(ev).values()
+    if isinstance(obj, type) and is_dataclass(obj) and obj.__module__ == ev.__name__)
+TYPES: dict[str, type] = {cls.__name__: cls for cls in (*EVENT_TYPES, Prompt, Sweep,
+                                                        StimulusInfo)}
 
 
 class WireError(ValueError):
