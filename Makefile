@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-stamp
 RUST_SOURCES := $(shell find rustcore -name '*.rs' -o -name 'Cargo.toml' -o -name 'Cargo.lock' 2>/dev/null)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install system-deps lint bench clean
+.PHONY: run test install system-deps lint bench clean reliability
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ test: install system-deps
 	cargo test --quiet --manifest-path rustcore/Cargo.toml
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The reliability suite at full counts (tests/reliability/README.md); `make test` runs it
+# reduced. Every figure is printed in the summary at the end.
+reliability: install system-deps
+	EDXBENCH_FULL=1 EDXBENCH_KILL_POINTS=50 $(VENV)/bin/python -m pytest tests/reliability \
+		-p no:cacheprovider --timeout=3600 $(PYTEST_ARGS)
 
 bench: install
 	$(VENV)/bin/python benchmarks/bench_rustcore.py

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import ROOT, run_cli
+from tests.reliability.figures import report
 
 KILL_POINTS = int(os.environ.get("EDXBENCH_KILL_POINTS", "6"))
 DONE_LINE = re.compile(r"^\[\s*(done|skipped|failed)\] (.+)$")
@@ -107,9 +108,9 @@ def test_kill_nine_at_random_points_then_resume(tmp_path: Path) -> None:
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         finally:
             conn.close()
-    print(f"\ncrash/resume: {KILL_POINTS} attempts, {kills} kill -9 landed mid-run, "
-          f"{resumed} interrupted runs resumed to completion, {ended_before_kill} killed after "
-          f"the run's end was committed, {no_run_yet} killed before the run was recorded, "
-          f"{completed_before_kill} exited before the kill; integrity_check ok after every "
-          "kill, no reported step missing")
+    report("0 crash/resume", f"{KILL_POINTS} attempts, {kills} kill -9 landed mid-run, "
+           f"{resumed} interrupted runs resumed to completion, {ended_before_kill} killed after "
+           f"the run's end was committed, {no_run_yet} killed before the run was recorded, "
+           f"{completed_before_kill} exited before the kill; integrity_check ok after every "
+           "kill, no reported step missing")
     assert kills >= KILL_POINTS // 2
