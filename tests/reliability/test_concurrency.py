@@ -57,7 +57,7 @@ def torn(run: dict[str, Any]) -> list[str]:
 
 
 def test_readers_while_runs_write(tmp_path: Path) -> None:
-    seconds = count(20, 180)
+    seconds = count(12, 180)
     db_path = tmp_path / "shared.sqlite"
     stop = threading.Event()
     errors: list[str] = []
@@ -129,7 +129,7 @@ def test_readers_while_runs_write(tmp_path: Path) -> None:
            f"{reads} reads ran ({', '.join(f'{k} {v}' for k, v in sorted(tally.items()))}); "
            f"{len(errors)} locked or failed reads, {len(torn_reads)} torn reads")
     assert not errors, errors[:10]
-    assert tally["runs written"] >= 2 and tally["screen runs opened"] > 0
+    assert tally["runs written"] >= 1 and tally["screen runs opened"] > 0
     assert tally["cli runs shown"] > 0
     if torn_reads:
         pytest.xfail(f"known defect, {len(torn_reads)} torn reads (e.g. {torn_reads[0]}): "

@@ -77,7 +77,7 @@ def cli_in_process(*argv: str) -> tuple[int, str]:
 
 
 def test_mutated_protocol_files(tmp_path: Path) -> None:
-    files = count(500, 10_000)
+    files = count(300, 10_000)
     work = tmp_path / "protocols"
     work.mkdir()
     for source in LIBRARY:  # includes resolve beside the file
@@ -215,7 +215,7 @@ def test_malformed_bench_configurations(tmp_path: Path) -> None:
 
 
 def test_malformed_subject_files(tmp_path: Path) -> None:
-    files = count(150, 2_000)
+    files = count(80, 2_000)
     mutator = Mutator(seed=5150)
     texts = {p.name: p.read_text(encoding="utf-8") for p in SUBJECTS}
     lab = tmp_path / "subjects"  # `base:` subjects and presets resolve beside the file
