@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import subprocess
 import sys
@@ -254,6 +255,9 @@ def main() -> None:
         print(f"review list first page       {fmt(lists)}   target ≤ 100 ms")
         print(f"  … filtered (status+protocol){fmt(filtered)}")
         print(f"run opened (table + trace)   {fmt(opened)}   target ≤ 150 ms")
+    # Other processes on a shared machine stretch every figure; say how busy it was.
+    print("load average (1, 5, 15 min) at the end: "
+          + ", ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
