@@ -6,6 +6,7 @@ run computes exactly what an uninterrupted one would.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,9 +27,50 @@ class Computed:
     inputs: dict[str, Any] = field(default_factory=dict)
 
 
+def unreliable_inputs(protocol: Protocol, rows: Iterable[Mapping[str, Any]]
+                      ) -> dict[str, str]:
+    """"step.name" → why, for values measured on a response the interpretation calls
+    absent (engine.interpret.observations.no_response: any unacceptable SNAP, a CMAP
+    without an onset or above noise). Their numbers stay stored, but nothing derived
+    from them may be judged as if it were reliable (a 48 m/s velocity from noise).
+
+    `rows` are Measurement fields or stored measurement rows, each with its step_id."""
+    from engine.interpret.observations import no_response  # it imports this module
+
+    found: dict[str, str] = {}
+    for row in rows:
+        step_id, note = str(row.get("step_id", "")), str(row.get("note", "") or "")
+        try:
+            step = protocol.step(step_id)
+        except KeyError:
+            continue
+        if isinstance(step, StimulateStep) and no_response(note, sensory=step.measure == "snap"):
+            found[f"{step_id}.{row['name']}"] = note
+    return found
+
+
+def _operands(step: ComputeStep) -> list[str]:
+    """The "step.name" values a compute step reads."""
+    if step.quantity == "conduction_velocity":
+        return [f"{step.proximal}.onset_latency", f"{step.distal}.onset_latency"]
+    if step.quantity == "sensory_velocity":
+        return [f"{step.distal}.onset_latency"]
+    if step.quantity in SITE_QUANTITY:
+        name = SITE_QUANTITY[step.quantity]
+        return [f"{step.proximal}.{name}", f"{step.distal}.{name}"]
+    return list(step.terms)
+
+
 def compute(step: ComputeStep, protocol: Protocol, measured: dict[str, float],
-            inputs: dict[str, float]) -> Computed:
+            inputs: dict[str, float], unreliable: Mapping[str, str] | None = None) -> Computed:
+    """The step's value, or None with a note saying why (`unreliable` from
+    `unreliable_inputs`: an operand measured on an unacceptable waveform)."""
     unit = step.unit or UNITS.get(step.quantity, "")
+    bad = [key for key in _operands(step) if unreliable and key in unreliable]
+    if bad:
+        return Computed(None, unit, "not computed: unreliable input " + "; ".join(
+            f"{key} ({unreliable[key]})" for key in bad if unreliable),
+            {key: measured.get(key) for key in _operands(step)})
     if step.quantity == "conduction_velocity":
         distance = inputs.get(step.distance)
         proximal = measured.get(f"{step.proximal}.onset_latency")

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 import rustcore
-from engine.compute import compute
+from engine.compute import compute, unreliable_inputs
 from engine.events import Outcome
 from engine.protocol import ComputeStep, Protocol
 from engine.reference import ReferenceEntry, judge, load_references
@@ -190,6 +190,7 @@ def recompute_derived(protocol: Protocol, rows: Iterable[dict[str, Any]],
     rows = list(rows)
     measured = {f"{r['step_id']}.{r['name']}": float(r["value"]) for r in rows
                 if r.get("value") is not None}
+    unreliable = unreliable_inputs(protocol, rows)
     revised: list[Revised] = []
     for step in protocol.steps:
         if not isinstance(step, ComputeStep):
@@ -198,7 +199,7 @@ def recompute_derived(protocol: Protocol, rows: Iterable[dict[str, Any]],
                    None)
         if row is None:
             continue
-        result = compute(step, protocol, measured, inputs)
+        result = compute(step, protocol, measured, inputs, unreliable)
         key = f"{step.id}.{row['name']}"
         if result.value is None:
             measured.pop(key, None)

@@ -22,6 +22,9 @@ class ResumePoint:
     measurements: tuple[Measurement, ...] = ()
     safety: dict[str, Any] = field(default_factory=dict)  # checklist answers
     currents: dict[str, float] = field(default_factory=dict)  # accepted current per site step
+    # the same measurements with their step ids: the resumed run's interpretation and its
+    # compute steps read the earlier steps' values (and whether each was reliable) from here
+    measured_by_step: tuple[tuple[str, Measurement], ...] = ()
 
 
 def resume_point(stored_run: dict[str, Any]) -> ResumePoint:
@@ -34,11 +37,13 @@ def resume_point(stored_run: dict[str, Any]) -> ResumePoint:
               and "value" in step["result"]}
     measured = {f"{m['step_id']}.{m['name']}": float(m["value"])
                 for m in stored_run["measurements"] if m["value"] is not None}
-    measurements = tuple(
-        Measurement(name=m["name"], value=m["value"], unit=m["unit"], site=m["site"],
-                    lower=m["lower"], upper=m["upper"], outcome=m["outcome"],
-                    reference_id=m["reference_id"], citation=m["citation"], note=m["note"])
+    measured_by_step = tuple(
+        (str(m["step_id"]), Measurement(
+            name=m["name"], value=m["value"], unit=m["unit"], site=m["site"],
+            lower=m["lower"], upper=m["upper"], outcome=m["outcome"],
+            reference_id=m["reference_id"], citation=m["citation"], note=m["note"]))
         for m in stored_run["measurements"])
+    measurements = tuple(m for _, m in measured_by_step)
     safety: dict[str, Any] = {}
     for step in stored_run["steps"]:
         if step["kind"] == "safety_checklist" and step["status"] == "done":
@@ -47,4 +52,4 @@ def resume_point(stored_run: dict[str, Any]) -> ResumePoint:
                 for step in stored_run["steps"]
                 if step["status"] == "done" and "final_current_mA" in step["result"]}
     return ResumePoint(stored_run["id"], completed, values, measured, measurements, safety,
-                       currents)
+                       currents, measured_by_step)

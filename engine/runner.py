@@ -21,7 +21,7 @@ import numpy as np
 
 import rustcore
 from engine import events as ev
-from engine.compute import compute, reference_keys
+from engine.compute import compute, reference_keys, unreliable_inputs
 from engine.needle import run_needle
 from engine.ownership import this_owner
 from engine.prompts import AnswerError, Prompt, PromptCancelled, Prompter
@@ -146,7 +146,10 @@ class Run:
         self._measured: dict[str, float] = dict(resume.measured) if resume else {}
         self._currents: dict[str, float] = dict(resume.currents) if resume else {}
         self._measurements: list[ev.Measurement] = list(resume.measurements) if resume else []
-        self._measured_by_step: list[tuple[str, ev.Measurement]] = []  # for interpretation
+        # every measurement with its step (a resumed run's earlier ones too): interpretation
+        # and the reliability of compute-step inputs read it
+        self._measured_by_step: list[tuple[str, ev.Measurement]] = (
+            list(resume.measured_by_step) if resume else [])
         self._subject_age: float | None = None  # from the subject header at the checklist
         self._last_stimulus: float | None = None
         self.safety_data = load_safety()
@@ -228,8 +231,8 @@ class Run:
             self.bench.all_outputs_off()
         if status != "aborted":
             reason = self._run_cleanup(reason)
-        if status in ("completed", "stopped") and self.resume is None:
-            self._interpret()  # a resumed run is re-interpreted from storage (CLI, reports)
+        if status in ("completed", "stopped"):
+            self._interpret()  # a resumed run's covers its earlier steps too
         try:
             self._emit(ev.RunFinished(self.run_id, status, reason))
         except Exception as exc:
@@ -273,10 +276,21 @@ class Run:
             f"({check.get('outcome')}, run {str(check.get('run_id', ''))[:8]}): "
             "`edxbench bench show` lists what failed")))
 
+    def _read_subject(self) -> dict[str, Any]:
+        """The subject header the bench knows (the simulated one; a real bench has none):
+        its age selects age-banded limits and feeds the interpretation."""
+        known = self.bench.subject_header() or {}
+        self._subject_age = known.get("age")
+        self.reference = self.reference.with_age(self._subject_age)  # age-banded limits
+        return known
+
     def _confirm_resume(self) -> None:
         """A resumed run re-runs its interrupted step only after the operator says so."""
         if self.resume is None:
             return
+        if any(isinstance(s, SafetyChecklistStep) and seq in self._done
+               for seq, s in enumerate(self.protocol.steps)):
+            self._read_subject()  # the checklist that read it ran before the interruption
         pending = [(seq, s) for seq, s in enumerate(self.protocol.steps) if seq not in self._done]
         if not pending:
             return
@@ -447,9 +461,7 @@ class Run:
                    cancellable: bool) -> ev.StepCompleted:
         # The simulated bench knows the virtual subject's record; a real bench returns None
         # and the operator answers every item.
-        known = self.bench.subject_header() or {}
-        self._subject_age = known.get("age")
-        self.reference = self.reference.with_age(self._subject_age)  # age-banded limits
+        known = self._read_subject()
         answers: dict[str, Any] = {}
         for item in self.safety_data.items:
             default = _subject_default(known, item.subject_field)
@@ -656,7 +668,9 @@ class Run:
         return result
 
     def _compute(self, seq: int, step: ComputeStep, started: str) -> ev.StepCompleted:
-        result = compute(step, self.protocol, self._measured, self._values)
+        unreliable = unreliable_inputs(self.protocol, [
+            {**vars(m), "step_id": step_id} for step_id, m in self._measured_by_step])
+        result = compute(step, self.protocol, self._measured, self._values, unreliable)
         nerve, recording = reference_keys(step, self.protocol)
         entry = self.reference.find(nerve=nerve, recording=recording, quantity=step.quantity,
                                     segment=step.segment)
