@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from storage.migrations import migrate
+from storage.migrations import MIGRATIONS, migrate
 
 
 class StorageError(Exception):
@@ -49,10 +49,12 @@ def open_database(path: str | os.PathLike[str], *, readonly: bool = False) -> sq
     return sqlite_utils.Database(conn)
 
 
-def _migrate(conn: sqlite3.Connection, attempts: int = 5) -> None:
+def _migrate(conn: sqlite3.Connection) -> None:
     """Migrate; when another process opens the same new file at the same moment, both
     read the old version and the slower one fails on the step the other just applied:
-    read the version again and go on from there."""
+    read the version again and go on from there. Each such failure means the other
+    applied a step, so there are at most as many as there are migrations."""
+    attempts = len(MIGRATIONS) + 1
     for attempt in range(attempts):
         try:
             migrate(conn)
