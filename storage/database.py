@@ -6,13 +6,16 @@ failure to open or write it becomes a `StorageError` that names the file.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlite_utils
 
-from storage.migrations import MIGRATIONS, migrate
+from storage.migrations import migrate
 
 
 class StorageError(Exception):
@@ -35,13 +38,13 @@ def open_database(path: str | os.PathLike[str], *, readonly: bool = False) -> sq
         conn = sqlite3.connect(uri, uri=True, timeout=15.0, isolation_level=None,
                                check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 15000")
-        if not readonly:
-            conn.execute("PRAGMA journal_mode = WAL")
-            # FULL: a committed step survives power loss, not only a process crash.
-            conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
         if not readonly:
-            _migrate(conn)
+            with _one_opener_at_a_time(db_path):
+                conn.execute("PRAGMA journal_mode = WAL")
+                # FULL: a committed step survives power loss, not only a process crash.
+                conn.execute("PRAGMA synchronous = FULL")
+                migrate(conn)
     except StorageError:
         raise
     except (OSError, sqlite3.Error, RuntimeError) as exc:
@@ -49,19 +52,17 @@ def open_database(path: str | os.PathLike[str], *, readonly: bool = False) -> sq
     return sqlite_utils.Database(conn)
 
 
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Migrate; when another process opens the same new file at the same moment, both
-    read the old version and the slower one fails on the step the other just applied:
-    read the version again and go on from there. Each such failure means the other
-    applied a step, so there are at most as many as there are migrations."""
-    attempts = len(MIGRATIONS) + 1
-    for attempt in range(attempts):
-        try:
-            migrate(conn)
-            return
-        except sqlite3.OperationalError:
-            if attempt == attempts - 1:
-                raise
+@contextlib.contextmanager
+def _one_opener_at_a_time(db_path: Path) -> Iterator[None]:
+    """Switching a new file to WAL and migrating it is not safe for two openers at once
+    (both read the old version; one then fails on a table the other made), so openers
+    of one file take turns. flock does not touch SQLite's own fcntl locks."""
+    fd = os.open(db_path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _describe(exc: BaseException) -> str:
