@@ -13,6 +13,7 @@ import json
 import logging
 import sys
 import traceback
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--json", action="store_true")
     runs.add_argument("--limit", type=int, default=50)
     runs.add_argument("--search", default=None, help="filter by protocol, subject or run id")
+    runs.add_argument("--since", type=_day, default=None, metavar="YYYY-MM-DD",
+                      help="runs started on or after this day (UTC, as listed)")
+    runs.add_argument("--until", type=_day, default=None, metavar="YYYY-MM-DD",
+                      help="runs started on or before this day")
 
     export = sub.add_parser("export", parents=[common], help="export a stored run")
     export.add_argument("run_id", help="run id or a unique prefix of it")
@@ -288,6 +293,13 @@ def _load_answers(path: Path | None) -> dict[str, Any]:
     return dict(document)
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day (YYYY-MM-DD)") from None
+
+
 def _runs(args: argparse.Namespace, db_path: Path) -> int:
     from edxbench.session import detect_interrupted
     from storage.database import open_database
@@ -295,7 +307,8 @@ def _runs(args: argparse.Namespace, db_path: Path) -> int:
 
     db = open_database(db_path)
     detect_interrupted(db)
-    rows = list_runs(db, limit=args.limit, search=args.search)
+    rows = list_runs(db, limit=args.limit, search=args.search, since=args.since,
+                     until=args.until)
     if args.json:
         json.dump(rows, sys.stdout, indent=2)
         sys.stdout.write("\n")

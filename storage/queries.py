@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -42,8 +43,12 @@ class StoredTrace:
 def list_runs(db: sqlite_utils.Database, *, limit: int = 200, offset: int = 0,
               search: str | None = None, status: str | None = None,
               protocol_id: str | None = None, subject_id: str | None = None,
-              abnormal_only: bool = False) -> list[dict[str, Any]]:
-    """Newest first; `search` matches protocol, subject or run id; the others filter."""
+              abnormal_only: bool = False, since: date | None = None,
+              until: date | None = None) -> list[dict[str, Any]]:
+    """Newest first; `search` matches protocol, subject or run id; the others filter.
+
+    `since` and `until` are whole days (inclusive) of the stored UTC start time, the
+    time the lists show."""
     where: list[str] = []
     params: list[Any] = []
     if search:
@@ -58,6 +63,12 @@ def list_runs(db: sqlite_utils.Database, *, limit: int = 200, offset: int = 0,
             params.append(value)
     if abnormal_only:
         where.append("abnormal_count > 0")
+    if since is not None:
+        where.append("started_at >= ?")
+        params.append(since.isoformat())
+    if until is not None:
+        where.append("started_at < ?")
+        params.append((until + timedelta(days=1)).isoformat())
     sql = f"SELECT {RUN_LIST_COLUMNS} FROM runs"
     if where:
         sql += " WHERE " + " AND ".join(where)

@@ -8,6 +8,7 @@ Every storage call opens its own SQLite connection on the calling (worker) threa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,18 +31,44 @@ class RunFilter:
     protocol_id: str | None = None
     subject_id: str | None = None
     abnormal_only: bool = False
+    since: date | None = None  # whole days of the stored (UTC) start time, inclusive
+    until: date | None = None
 
     @property
     def active(self) -> bool:
         return bool(self.search or self.status or self.protocol_id or self.subject_id
-                    or self.abnormal_only)
+                    or self.abnormal_only or self.since or self.until)
 
     def matches(self, row: dict[str, Any]) -> bool:
         """The exact test, for rows storage could only narrow down."""
         return ((not self.status or row.get("status") == self.status)
                 and (not self.protocol_id or row.get("protocol_id") == self.protocol_id)
                 and (not self.subject_id or row.get("subject_id") == self.subject_id)
-                and (not self.abnormal_only or int(row.get("abnormal_count") or 0) > 0))
+                and (not self.abnormal_only or int(row.get("abnormal_count") or 0) > 0)
+                and (not self.since or str(row.get("started_at", ""))[:10]
+                     >= self.since.isoformat())
+                and (not self.until or str(row.get("started_at", ""))[:10]
+                     <= self.until.isoformat()))
+
+
+def parse_dates(text: str) -> tuple[date | None, date | None]:
+    """'2026-11-01', '2026-11-01..2026-11-24', '..2026-11-24' or '2026-11-01..' → days.
+
+    Raises ValueError with a message for the screen."""
+    text = text.strip()
+    if not text:
+        return None, None
+    first, sep, last = text.partition("..")
+    try:
+        since = date.fromisoformat(first.strip()) if first.strip() else None
+        until = date.fromisoformat(last.strip()) if last.strip() else None
+    except ValueError:
+        raise ValueError(f"dates are YYYY-MM-DD or FROM..TO, not {text!r}") from None
+    if not sep:
+        until = since
+    if since and until and since > until:
+        raise ValueError(f"{since} is after {until}")
+    return since, until
 
 
 class DataSource(Protocol):
@@ -129,7 +156,8 @@ class StorageSource:
         return self._query("list_runs", limit=limit, offset=offset, search=filters.search,
                            status=filters.status, protocol_id=filters.protocol_id,
                            subject_id=filters.subject_id,
-                           abnormal_only=bool(filters.abnormal_only))
+                           abnormal_only=bool(filters.abnormal_only),
+                           since=filters.since, until=filters.until)
 
     def run(self, run_id: str) -> dict[str, Any]:
         """The run in full (storage.queries.get_run) with its current interpretation."""

@@ -2,7 +2,7 @@
 
 Never loads the whole table: a page is one `LIMIT/OFFSET` query on a worker thread
 (one extra row tells whether a next page exists). Filters (text, status, protocol,
-subject, abnormal only) go to storage with the page request, so 100 000 runs stay fast.
+subject, start date, abnormal only) go to storage with the page request, so 100 000 runs stay fast.
 Two runs marked with space open side by side; interrupted runs can be resumed.
 """
 
@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Header, Input, Select, Static
 
-from tui.data import STATUSES, RunFilter
+from tui.data import STATUSES, RunFilter, parse_dates
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.runs_table import RunsTable
 
@@ -38,7 +38,8 @@ class RunsScreen(Screen[None]):
     SUB_TITLE = "past runs"
     HELP = ("Stored runs, newest first, 200 per page. Enter opens the selected run; n and p "
             "page; / searches protocol, subject and run id; f jumps to the filters (status, "
-            "protocol, subject); a shows abnormal runs only. Space marks up to two runs and c "
+            "protocol, subject, start date as YYYY-MM-DD or FROM..TO); a shows abnormal runs "
+            "only. Space marks up to two runs and c "
             "opens them side by side. R resumes an interrupted, failed or stopped run. "
             "Esc goes back.")
 
@@ -93,6 +94,7 @@ class RunsScreen(Screen[None]):
             yield Input(placeholder="/ search protocol, subject or run id, Enter",
                         id="runs-search", compact=True)
             yield Input(placeholder="subject id", id="runs-subject", compact=True)
+            yield Input(placeholder="date YYYY-MM-DD[..]", id="runs-dates", compact=True)
         with Horizontal(id="runs-filter-select"):
             yield Select([(s, s) for s in STATUSES], prompt="any status", id="runs-status",
                          compact=True, value=self.filters.status or Select.NULL)
@@ -216,6 +218,16 @@ class RunsScreen(Screen[None]):
     def _subject(self, event: Input.Submitted) -> None:
         self.query_one(RunsTable).focus()
         self._set_filters(subject_id=event.value.strip() or None)
+
+    @on(Input.Submitted, "#runs-dates")
+    def _dates(self, event: Input.Submitted) -> None:
+        try:
+            since, until = parse_dates(event.value)
+        except ValueError as exc:
+            self.notify(str(exc), title="Date filter", severity="error")
+            return
+        self.query_one(RunsTable).focus()
+        self._set_filters(since=since, until=until)
 
     @on(Select.Changed, "#runs-status")
     def _status(self, event: Select.Changed) -> None:
