@@ -65,12 +65,12 @@ class SensoryResponseModel:
     def _solve_width(self) -> float:
         """Bisection on the single-fibre width so the compound peak sits at the target."""
         target = self.rec.peak_latency_ms * 1e-3
-        every = np.ones(self.rec.fibres, dtype=bool)
         grid = self._grid
+        delays = grid[:, None] - self.arrival_s[0][None, :]  # the same for every trial width
         lo, hi = 1e-5, 2e-3
         for _ in range(24):
             mid = 0.5 * (lo + hi)
-            peak = grid[int(np.argmin(self._sum(grid, 0, every, mid)))]
+            peak = grid[_peak_index(delays, self.weight, mid)]
             lo, hi = (mid, hi) if peak < target else (lo, mid)
         return 0.5 * (lo + hi)
 
@@ -91,3 +91,27 @@ class SensoryResponseModel:
         if not fibres.any():
             return np.zeros_like(t)
         return self._sum(t, site, fibres)
+
+
+def _peak_index(delays: np.ndarray, weight: np.ndarray, width: float) -> int:
+    """Grid index of the compound's negative peak for a trial single-fibre width.
+
+    The bisection asks only this, 24 times per model: `muap_shape` summed with fresh
+    temporaries and a float power took ~2.5 s for a slow (CIDP) sural nerve under load,
+    beyond the bench's 2 s reply timeout. Here the same curve is evaluated in place with
+    (x/4)^4 as two squarings, negated (the peak is the maximum): ~5x faster, and the
+    values differ from `muap_shape` only by rounding, so every bisection step decides
+    the same and the width comes out bit for bit the same (tests/fixes compares them)."""
+    x = delays * (1.0 / width)
+    np.maximum(x, 0.0, out=x)  # before takeoff the potential is 0, as muap_shape's where()
+    q = x * 0.25
+    q *= q
+    q *= q
+    q += x
+    np.subtract(1.0, q, out=q)
+    np.exp(q, out=q)
+    q *= x
+    np.multiply(x, -0.5, out=x)
+    x += 1.0
+    q *= x  # x·exp(1 − x − (x/4)⁴)·(1 − x/2) = −muap_shape(x)
+    return int(np.argmax(q @ weight))
