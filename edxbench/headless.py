@@ -18,6 +18,8 @@ from edxbench.session import open_resume_session, open_session
 from engine import events as ev
 from engine.prompts import HeadlessPrompter
 from engine.runner import RunResult
+from storage.database import open_database
+from storage.queries import get_interpretation
 
 JSON_SCHEMA = "edxbench.run/1"
 
@@ -68,14 +70,37 @@ def run_headless(protocol_path: Path | None, subject_id: str | None, *, db_path:
     finally:
         _restore_signal_handlers(previous)
         session.close()
+    interpretation = _stored_interpretation(db_path, result.run_id, printer)
     if as_json:
-        json.dump(_document(result, session.protocol.id, session.protocol.title,
-                            session.protocol.sha256, subject_id, db_path, printer),
-                  sys.stdout, indent=2, default=str)
+        document = _document(result, session.protocol.id, session.protocol.title,
+                             session.protocol.sha256, subject_id, db_path, printer)
+        if interpretation is not None:  # optional: only runs that were interpreted have one
+            document["interpretation"] = interpretation
+        json.dump(document, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
     else:
         _print_table(result, printer, db_path)
+        if interpretation is not None:
+            print(f"impression: {interpretation.get('impression', '')}")
     return 0 if result.status == "completed" else 1
+
+
+def _stored_interpretation(db_path: Path, run_id: str, printer: HeadlessPrinter
+                           ) -> dict[str, Any] | None:
+    """The interpretation storage holds for the run (what `show` and reports read), or
+    None if the run ended without one; a database that cannot be read is a notice."""
+    try:
+        db = open_database(db_path, readonly=True)
+    except Exception as exc:
+        printer(ev.Notice(run_id, "warning", f"interpretation not read: {exc}"))
+        return None
+    try:
+        return get_interpretation(db, run_id)
+    except Exception as exc:
+        printer(ev.Notice(run_id, "warning", f"interpretation not read: {exc}"))
+        return None
+    finally:
+        db.close()
 
 
 def _document(result: RunResult, protocol_id: str, title: str, sha256: str, subject_id: str,
