@@ -5,7 +5,9 @@ The review screen and `edxbench runs` share these, so both see the same rows.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -88,7 +90,31 @@ def find_run_id(db: sqlite_utils.Database, prefix: str) -> str | None:
     return rows[0][0] if len(rows) == 1 else None
 
 
+@contextlib.contextmanager
+def read_snapshot(db: sqlite_utils.Database) -> Iterator[None]:
+    """One read transaction around several SELECTs: under WAL it sees a single snapshot,
+    so a step committed meanwhile is either wholly in the rows read or wholly absent.
+    Inside a transaction already, that transaction is the snapshot."""
+    conn = db.conn
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        if conn.in_transaction:  # an error may have ended it already
+            conn.execute("COMMIT")  # it wrote nothing
+
+
 def get_run(db: sqlite_utils.Database, run_id: str) -> dict[str, Any] | None:
+    """A run with its steps, measurements, marker edits and traces, read as one snapshot
+    (the run may be writing: a review screen reads while the engine commits steps)."""
+    with read_snapshot(db):
+        return _get_run(db, run_id)
+
+
+def _get_run(db: sqlite_utils.Database, run_id: str) -> dict[str, Any] | None:
     rows = _rows(db, "SELECT * FROM runs WHERE id = ?", [run_id])
     if not rows:
         return None
