@@ -56,8 +56,9 @@ def open_database(path: str | os.PathLike[str], *, readonly: bool = False) -> sq
 def _one_opener_at_a_time(db_path: Path) -> Iterator[None]:
     """Switching a new file to WAL and migrating it is not safe for two openers at once
     (both read the old version; one then fails on a table the other made), so openers
-    of one file take turns. flock does not touch SQLite's own fcntl locks."""
-    fd = os.open(db_path, os.O_RDONLY)
+    take turns on a lock of the directory. Never on the database file itself: closing
+    any descriptor of it drops every SQLite lock this process holds on it."""
+    fd = os.open(db_path.parent, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
