@@ -151,7 +151,9 @@ class Run:
         self._measured_by_step: list[tuple[str, ev.Measurement]] = (
             list(resume.measured_by_step) if resume else [])
         self._subject_age: float | None = None  # from the subject header at the checklist
-        self._last_stimulus: float | None = None
+        # when the latest stimulus was scheduled to go (bench clock): the next is paced
+        # from here, so the time a sweep takes to arm, read and measure is not added on
+        self._scheduled_stimulus: float | None = None
         self.safety_data = load_safety()
         self._safety = SafetyState()
         if resume and resume.safety:
@@ -619,7 +621,6 @@ class Run:
                                  sensitivity_mV_per_div=step.sweep.sensitivity_mV_per_div,
                                  points=step.sweep.points)
         sweep = self.bench.stimulate_and_record(current_mA, step.pulse_width_ms, settings)
-        self._last_stimulus = self.clock.now()
         measures = self._measure(step, sweep)
         self._emit(ev.SweepRecorded(self.run_id, seq, step.id, role, step.site, sweep, measures,
                                     current_mA))
@@ -635,18 +636,27 @@ class Run:
             measures["acceptable"] = False
         return measures
 
-    def _pace(self, rate_hz: float) -> None:
-        """Stimuli no faster than the protocol's rate, on the bench's clock.
+    def _pace(self, rate_hz: float, pulses: int = 1) -> None:
+        """Wait until the next stimulus is due at the protocol's rate, on the bench's clock.
 
-        The stimulator's own record counts too: a pulse whose sweep then failed (a fault
-        the operator retries) was still delivered, and the retry must wait for it."""
-        delivered = getattr(getattr(self.bench, "stimulator", None), "last_stimulus_at", None)
-        stamps = [t for t in (self._last_stimulus, delivered) if t is not None]
-        if not stamps:
-            return
-        wait = 1.0 / rate_hz - (self.clock.now() - max(stamps))
-        if wait > 0:
-            self.clock.sleep(wait)
+        Due one period after the previous stimulus was scheduled, not after its sweep came
+        back: waiting a period after the readout made a 1 Hz series run at ~1006 ms. Never
+        sooner than the stimulator's rate limit after the pulse it last delivered (its own
+        check, instruments/stimulator.py, reads the same clock; a pulse whose sweep then
+        failed still counts). A schedule already past restarts from now: no catch-up burst.
+        `pulses` > 1 is a train: the next stimulus follows its last pulse."""
+        now = self.clock.now()
+        due = now
+        if self._scheduled_stimulus is not None:
+            due = max(due, self._scheduled_stimulus + 1.0 / rate_hz)
+        stimulator = getattr(self.bench, "stimulator", None)
+        delivered = getattr(stimulator, "last_stimulus_at", None)
+        limits = getattr(stimulator, "limits", None)
+        if delivered is not None and limits is not None:  # 1 µs over: float rounding
+            due = max(due, delivered + 1.0 / limits.max_rate_hz + 1e-6)
+        if due > now:
+            self.clock.sleep(due - now)
+        self._scheduled_stimulus = due + (pulses - 1) / rate_hz
 
     def _response_measurements(self, step: StimulateStep, measures: dict[str, Any],
                                trace_index: int) -> list[ev.Measurement]:

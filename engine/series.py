@@ -95,12 +95,11 @@ def _f_waves(run: Run, seq: int, step: SeriesStep, started: str,
 def _train(run: Run, seq: int, step: SeriesStep, current: float,
            role: str) -> tuple[list[ev.TraceRecord], dict[str, Any]]:
     run._check_cancel()
-    run._pace(step.rate_hz)
+    run._pace(step.rate_hz, pulses=step.count)
     settings = SweepSettings(step.sweep.window_ms, step.sweep.pretrigger_ms,
                              step.sweep.sensitivity_mV_per_div, step.sweep.points)
     sweeps = run.bench.stimulate_train(current, step.pulse_width_ms, step.rate_hz, step.count,
                                        settings)
-    run._last_stimulus = run.clock.now()
     stack = np.vstack([s.volts() for s in sweeps])
     result = rustcore.repetitive_stimulation(stack, sweeps[0].sample_rate, sweeps[0].t0,
                                              search_start=step.artefact_ms / 1e3,

@@ -256,7 +256,6 @@ def _stimulate(run: Run, step: BenchCheckStep, settings: SweepSettings) -> Sweep
     run._check_cancel()
     run._pace(STIMULUS_RATE_HZ)
     sweep = run.bench.stimulate_and_record(step.current_mA, step.pulse_width_ms, settings)
-    run._last_stimulus = run.clock.now()
     return sweep
 
 
