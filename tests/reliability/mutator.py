@@ -8,6 +8,7 @@ code, alias bombs, deep nesting, huge and non-UTF-8 files).
 
 from __future__ import annotations
 
+import copy
 import random
 from collections.abc import Callable
 from typing import Any
@@ -105,7 +106,8 @@ class Mutator:
     def _wrong_type(self, doc: Any) -> bool:
         slot = self._pick(doc, lambda v: True)
         if slot:
-            slot[0][slot[1]] = self.rng.choice(WRONG_VALUES)
+            # a fresh copy: a shared {} or [] mutated later could come to contain itself
+            slot[0][slot[1]] = copy.deepcopy(self.rng.choice(WRONG_VALUES))
         return bool(slot)
 
     def _wrong_unit(self, doc: Any) -> bool:
