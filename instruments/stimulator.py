@@ -18,6 +18,7 @@ from typing import ParamSpec, TypeVar
 from instruments.clock import Clock, RealClock
 from instruments.errors import InstrumentError, InstrumentProtocolError, StimulusLimitError
 from instruments.generator_33500 import Generator33500, PulseSettings, is_33500
+from instruments.scpi_driver import fmt
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -87,6 +88,10 @@ class ConstantCurrentStimulator:
         lim = self.limits
         if not (math.isfinite(current_mA) and math.isfinite(pulse_width_ms)):
             raise self._refuse("current and pulse width must be finite numbers")
+        # judge the values as the generator will receive them (9 significant digits):
+        # a request just under a limit can round to a command just over it
+        current_mA = float(fmt(current_mA / self.mA_per_volt)) * self.mA_per_volt
+        pulse_width_ms = float(fmt(pulse_width_ms * 1e-3)) * 1e3
         if current_mA <= 0:
             raise self._refuse(f"current {current_mA:g} mA must be positive")
         if current_mA / self.mA_per_volt < MIN_GENERATOR_V:

@@ -60,11 +60,13 @@ def around(rng: random.Random, limit: float) -> float:
     return rng.uniform(0, limit * 3)
 
 
-def replay(received: list[str], epochs: list[Epoch], mA_per_volt: float) -> tuple[int, int]:
+def replay(received: list[str], epochs: list[Epoch],
+           mA_per_volt: float) -> tuple[int, list[str]]:
     """(pulses, violations) from the generator's received messages under the epochs."""
     width_s = high_v = 0.0
     period_s, cycles = 0.01, 1
-    pulses = violations = 0
+    pulses = 0
+    violations: list[str] = []
     epoch_i = 0
     for i, line in enumerate(received):
         while epoch_i + 1 < len(epochs) and epochs[epoch_i + 1].start <= i:
@@ -76,10 +78,12 @@ def replay(received: list[str], epochs: list[Epoch], mA_per_volt: float) -> tupl
             name = match.group(1)
             if name == "FUNC:PULS:WIDT":
                 width_s = value
-                violations += width_s * 1e3 > lim.max_pulse_width_ms * (1 + REL)
+                if width_s * 1e3 > lim.max_pulse_width_ms * (1 + REL):
+                    violations.append(f"{i}: {line} under {lim}")
             elif name == "VOLT:HIGH":
                 high_v = value
-                violations += high_v * mA_per_volt > lim.max_current_mA * (1 + REL)
+                if high_v * mA_per_volt > lim.max_current_mA * (1 + REL):
+                    violations.append(f"{i}: {line} under {lim}")
             elif name == "FUNC:PULS:PER":
                 period_s = value
             else:
@@ -92,7 +96,9 @@ def replay(received: list[str], epochs: list[Epoch], mA_per_volt: float) -> tupl
                    or width_s * 1e3 > lim.max_pulse_width_ms * (1 + REL)
                    or energy > lim.max_energy_mJ * (1 + REL)
                    or (cycles > 1 and 1.0 / period_s > lim.max_rate_hz * (1 + REL)))
-            violations += bad
+            if bad:
+                violations.append(f"{i}: *TRG of {cycles} at {current:g} mA, {width_s:g} s, "
+                                  f"period {period_s:g} s under {lim}")
     return pulses, violations
 
 
@@ -157,10 +163,10 @@ def test_random_stimulus_requests_never_exceed_the_limits() -> None:
            f"refused by the read-back before output on, {tally['sent']} sent "
            f"({tally['trains sent']} trains), {tally['train checked']} long trains checked "
            f"and allowed but not played; generator received {len(received)} messages, "
-           f"{pulses} pulses triggered; violations of the limits in force: {violations} "
+           f"{pulses} pulses triggered; violations of the limits in force: {len(violations)} "
            f"(level, width, energy, train rate), {tally['rate violations']} (interval); "
            f"pulses beyond the hard limits at the stimulator: {beyond_hard}")
-    assert violations == 0 and tally["rate violations"] == 0
+    assert not violations and tally["rate violations"] == 0, violations[:5]
     assert tally["bytes after a refusal"] == 0
     assert beyond_hard == 0
     assert tally["refused"] > requests // 10 and tally["sent"] > requests // 20
