@@ -18,15 +18,25 @@ Definitions (the same for ``measure_sweep`` and every row of ``measure_batch``):
 - positive peak: the first maximum after the negative peak (to the end of the sweep);
   ``p2p_amplitude = max - min``; ``pos_amplitude = max - baseline``; ``pos_peak_latency``
   its time. NaN when the negative peak is the last sample.
-- onset: threshold ``thr = max(onset_k * noise, onset_frac * neg_amplitude)``. Walking back
-  from the negative peak, the last sample (not before the search start) whose deviation
-  is below ``thr``; the onset is the linear interpolation between it and the next sample
-  where the deviation crosses ``thr`` (sub-sample, seconds).
+- onset: detected by a threshold, placed where the response leaves the baseline.
+  Threshold ``thr = max(onset_k * noise, onset_frac * neg_amplitude)``: walking back from
+  the negative peak, the last sample ``j`` (not before the search start) whose deviation is
+  below ``thr``; the deviation crosses ``thr`` at ``t_thr`` (linear interpolation between
+  ``j`` and ``j + 1``). A response that never crosses ``thr`` has no onset. The crossing
+  reads late by the time the response takes to rise to ``thr``, so from ``j`` the search
+  walks back along the deflection to the last sample ``i`` whose deviation is within the
+  band ``band = min(max(1.5 * noise, thr / 4), thr / 2)`` (no further back than ``j`` lies
+  before the negative peak, and not before the search start), takes the band crossing
+  ``t_band`` between ``i`` and ``i + 1``, and extrapolates the rising edge, the line through
+  ``(t_band, band)`` and ``(t_thr, thr)``, back to deviation 0:
+  ``onset = max(t_band - band * (t_thr - t_band) / (thr - band), t(search start))``
+  (``t_band`` itself when ``band == 0``). Without a band sample within that reach the
+  onset is ``t_thr``. Seconds, sub-sample.
 - return to baseline: the first sample after the negative peak whose deviation is
   ``<= 0``, interpolated linearly to the zero crossing. ``neg_duration = return - onset``.
 - ``neg_area``: integral of the deviation from onset to return (V·s), trapezoidal on the
-  samples; the partial first and last intervals are the exact trapezoids of the linear
-  interpolant (deviation ``thr`` at the onset, 0 at the return).
+  polyline through deviation 0 at the onset (``thr`` when the onset is ``t_thr``), the
+  samples after it (from ``i + 1``, or ``j + 1`` at ``t_thr``) and 0 at the return.
 - total duration and area: when the positive peak lies at or after the return and rises
   at least ``thr`` above the baseline, the response ends where the signal first comes
   back to the baseline after the positive peak (interpolated); ``total_duration = end -

@@ -12,6 +12,7 @@ FLAG_ONSET_AT_WINDOW_START = 2
 FLAG_NO_RETURN = 4
 FLAG_NON_FINITE = 8
 FLAG_NO_ONSET = 16
+TAKEOFF_BAND_K = 1.5  # the kernel's takeoff band, × noise SD
 
 FLOAT_KEYS = (
     "baseline",
@@ -98,8 +99,22 @@ def measure_reference(
             below = np.nonzero(dev[start:i_neg] < thr)[0]
             if below.size:
                 j = start + int(below[-1])
-                frac = (thr - dev[j]) / (dev[j + 1] - dev[j])
-                onset = (j, t[j] + frac / sample_rate)
+                t_thr = t[j] + (thr - dev[j]) / (dev[j + 1] - dev[j]) / sample_rate
+                # Takeoff: walking back from the crossing (no further than it lies before
+                # the peak) to the last sample within the band, then the line through the
+                # band and threshold crossings extrapolated to the baseline.
+                band = min(max(TAKEOFF_BAND_K * noise, 0.25 * thr), 0.5 * thr)
+                earliest = max(start, 2 * j - i_neg)
+                back = np.nonzero(dev[earliest : j + 1] <= band)[0]
+                if back.size:
+                    i = earliest + int(back[-1])
+                    t_band = t[i] + (band - dev[i]) / (dev[i + 1] - dev[i]) / sample_rate
+                    t_on = t_band
+                    if band > 0:
+                        t_on = t_band - band * (t_thr - t_band) / (thr - band)
+                    onset = (i, max(t_on, t[start]), 0.0)
+                else:  # no band sample within the bound: the crossing itself
+                    onset = (j, t_thr, thr)
                 out["onset"] = onset[1]
             else:
                 flags |= FLAG_ONSET_AT_WINDOW_START
@@ -112,10 +127,11 @@ def measure_reference(
         else:
             flags |= FLAG_NO_RETURN
         if onset is not None and ret is not None:
-            (j, t_on), (k, t_ret) = onset, ret
-            # Polyline of the deviation: thr at the onset, the samples, 0 at the return.
+            (j, t_on, level), (k, t_ret) = onset, ret
+            # Polyline of the deviation: its level at the onset (0 at a takeoff, thr at a
+            # plain crossing), the samples after it, 0 at the return.
             times = np.concatenate(([t_on], t[j + 1 : k], [t_ret]))
-            values = np.concatenate(([thr], dev[j + 1 : k], [0.0]))
+            values = np.concatenate(([level], dev[j + 1 : k], [0.0]))
             neg_area = np.trapezoid(values, times)
             out.update(neg_duration=t_ret - t_on, neg_area=neg_area)
             # Total: through the positive phase when its peak clears the threshold.

@@ -248,7 +248,14 @@ def test_large_batch_on_the_thread_pool_equals_single_sweeps(dtype: type) -> Non
     cols = rustcore.measure_batch(block, FS, T0)
     assert cols["flags"][5] == rustcore.FLAG_NON_FINITE
     good = np.arange(rows) != 5
-    assert np.all(np.abs(cols["onset"][good] - onsets[good]) < 0.05e-3)
+    # SNR 250 at 20 kHz (50 µs a sample): the takeoff is unbiased (the old threshold
+    # crossing read +24 µs here); a noise sample above the band just before the onset
+    # moves it a sample early now and then, hence the looser tail.
+    error = cols["onset"][good] - onsets[good]
+    assert abs(np.median(error)) < 15e-6
+    assert np.median(np.abs(error)) < 15e-6
+    assert np.percentile(np.abs(error), 95) < 60e-6
+    assert np.all(np.abs(error) < 200e-6)
 
 
 # --- layouts, strides and errors ------------------------------------------------------
