@@ -34,6 +34,7 @@ T0 = -0.010  # s: 10 ms of pre-stimulus baseline
 SEARCH_START = 0.001
 ONSET_K = 4.0
 ONSET_FRAC = 0.01
+TAKEOFF_BAND_K = 1.5  # rustcore's takeoff band, × noise SD (rustcore.pyi)
 
 
 def synthetic_block(n_rows: int, length: int, seed: int = 0) -> np.ndarray:
@@ -95,7 +96,22 @@ def numpy_measure(block: np.ndarray, chunk_rows: int = 2048) -> dict[str, np.nda
         j = length - 1 - below[:, ::-1].argmax(axis=1)
         j1 = np.minimum(j + 1, length - 1)
         d0, d1 = dev[rows, j], dev[rows, j1]
-        onset = t[j] + (thr - d0) / (d1 - d0) * dt
+        t_thr = t[j] + (thr - d0) / (d1 - d0) * dt
+        # Takeoff (rustcore.pyi): last sample within the band before the crossing, then
+        # the edge through the band and threshold crossings extrapolated to the baseline.
+        band = np.minimum(np.maximum(TAKEOFF_BAND_K * noise, 0.25 * thr), 0.5 * thr)
+        earliest = np.maximum(start, 2 * j - i_neg)
+        in_band = (dev <= band[:, None]) & (idx >= earliest[:, None]) & (idx <= j[:, None])
+        has_band = in_band.any(axis=1)
+        i = np.where(has_band, length - 1 - in_band[:, ::-1].argmax(axis=1), j)
+        i1 = np.minimum(i + 1, length - 1)
+        b0, b1 = dev[rows, i], dev[rows, i1]
+        t_band = t[i] + (band - b0) / (b1 - b0) * dt
+        takeoff = np.maximum(t_band - band * (t_thr - t_band) / (thr - band), t[start])
+        onset = np.where(has_band, takeoff, t_thr)
+        level = np.where(has_band, 0.0, thr)
+        j, j1 = i, i1
+        d1 = dev[rows, j1]
         back = (dev <= 0) & later
         has_ret = back.any(axis=1)
         k = np.maximum(back.argmax(axis=1), 1)
@@ -104,7 +120,7 @@ def numpy_measure(block: np.ndarray, chunk_rows: int = 2048) -> dict[str, np.nda
         csum = np.cumsum(dev, axis=1)
         inner = csum[rows, k - 1] - csum[rows, j]  # dev[j+1 ..= k-1]
         body = (inner - 0.5 * (d1 + e0)) * dt
-        area = 0.5 * (thr + d1) * (t[j1] - onset) + body + 0.5 * e0 * (ret - t[k - 1])
+        area = 0.5 * (level + d1) * (t[j1] - onset) + body + 0.5 * e0 * (ret - t[k - 1])
         ok = has_on & has_ret & (amp > 0)
         sl = slice(r0, r0 + x.shape[0])
         out["onset"][sl] = np.where(has_on, onset, np.nan)
