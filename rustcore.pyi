@@ -34,9 +34,10 @@ Definitions (the same for ``measure_sweep`` and every row of ``measure_batch``):
   onset is ``t_thr``. Seconds, sub-sample.
 - return to baseline: the first sample after the negative peak whose deviation is
   ``<= 0``, interpolated linearly to the zero crossing. ``neg_duration = return - onset``.
-- ``neg_area``: integral of the deviation from onset to return (V·s), trapezoidal on the
-  polyline through deviation 0 at the onset (``thr`` when the onset is ``t_thr``), the
-  samples after it (from ``i + 1``, or ``j + 1`` at ``t_thr``) and 0 at the return.
+- ``neg_area``: integral of the deviation from onset to return (V·s) on its linear
+  interpolant between samples (trapezoidal on the samples; the partial first and last
+  intervals are exact trapezoids from the interpolant's value at the onset and to 0 at the
+  return). ``engine.remeasure`` uses the same definition for a moved onset marker.
 - total duration and area: when the positive peak lies at or after the return and rises
   at least ``thr`` above the baseline, the response ends where the signal first comes
   back to the baseline after the positive peak (interpolated); ``total_duration = end -

@@ -104,13 +104,17 @@ def numpy_measure(block: np.ndarray, chunk_rows: int = 2048) -> dict[str, np.nda
         in_band = (dev <= band[:, None]) & (idx >= earliest[:, None]) & (idx <= j[:, None])
         has_band = in_band.any(axis=1)
         i = np.where(has_band, length - 1 - in_band[:, ::-1].argmax(axis=1), j)
-        i1 = np.minimum(i + 1, length - 1)
-        b0, b1 = dev[rows, i], dev[rows, i1]
+        b0, b1 = dev[rows, i], dev[rows, np.minimum(i + 1, length - 1)]
         t_band = t[i] + (band - b0) / (b1 - b0) * dt
         takeoff = np.maximum(t_band - band * (t_thr - t_band) / (thr - band), t[start])
         onset = np.where(has_band, takeoff, t_thr)
-        level = np.where(has_band, 0.0, thr)
-        j, j1 = i, i1
+        # Area on the deviation's interpolant from the onset's segment q (at most j).
+        pos = (onset - T0) * SAMPLE_RATE
+        q = np.minimum(np.maximum(np.floor(pos), 0).astype(np.int64), j)
+        frac = pos - q
+        level = dev[rows, q] * (1 - frac) + dev[rows, np.minimum(q + 1, length - 1)] * frac
+        j = q
+        j1 = np.minimum(j + 1, length - 1)
         d1 = dev[rows, j1]
         back = (dev <= 0) & later
         has_ret = back.any(axis=1)

@@ -112,9 +112,9 @@ def measure_reference(
                     t_on = t_band
                     if band > 0:
                         t_on = t_band - band * (t_thr - t_band) / (thr - band)
-                    onset = (i, max(t_on, t[start]), 0.0)
+                    onset = (j, max(t_on, t[start]))
                 else:  # no band sample within the bound: the crossing itself
-                    onset = (j, t_thr, thr)
+                    onset = (j, t_thr)
                 out["onset"] = onset[1]
             else:
                 flags |= FLAG_ONSET_AT_WINDOW_START
@@ -127,11 +127,14 @@ def measure_reference(
         else:
             flags |= FLAG_NO_RETURN
         if onset is not None and ret is not None:
-            (j, t_on, level), (k, t_ret) = onset, ret
-            # Polyline of the deviation: its level at the onset (0 at a takeoff, thr at a
-            # plain crossing), the samples after it, 0 at the return.
-            times = np.concatenate(([t_on], t[j + 1 : k], [t_ret]))
-            values = np.concatenate(([level], dev[j + 1 : k], [0.0]))
+            (j, t_on), (k, t_ret) = onset, ret
+            # The deviation's linear interpolant from the onset (on segment q, at most
+            # the crossing sample j) through the samples to 0 at the return.
+            pos = (t_on - t0) * sample_rate
+            q = min(max(math.floor(pos), 0), j)
+            at_onset = dev[q] * (1 - (pos - q)) + dev[q + 1] * (pos - q)
+            times = np.concatenate(([t_on], t[q + 1 : k], [t_ret]))
+            values = np.concatenate(([at_onset], dev[q + 1 : k], [0.0]))
             neg_area = np.trapezoid(values, times)
             out.update(neg_duration=t_ret - t_on, neg_area=neg_area)
             # Total: through the positive phase when its peak clears the threshold.

@@ -134,7 +134,7 @@ pub fn measure<T: Sample>(sweep: &[T], plan: &SweepPlan) -> CmapMeasures {
     // under the threshold (the response must cross k × noise to exist). Location: from
     // there, back along the deflection to where it leaves the baseline (see `takeoff`).
     let threshold = (p.onset_k * noise).max(p.onset_frac * amplitude);
-    let mut onset_at: Option<Onset> = None;
+    let mut onset_at = None; // (threshold-crossing sample, onset time)
     if amplitude < threshold {
         m.flags |= flags::NO_ONSET;
     } else {
@@ -147,7 +147,8 @@ pub fn measure<T: Sample>(sweep: &[T], plan: &SweepPlan) -> CmapMeasures {
         match last {
             Some(j) => {
                 let j = plan.window_start + j;
-                onset_at = Some(takeoff(sweep, baseline, noise, plan, threshold, j, i_neg));
+                let onset = takeoff(sweep, baseline, noise, plan, threshold, j, i_neg);
+                onset_at = Some((j, onset));
             }
             None => m.flags |= flags::ONSET_AT_WINDOW_START,
         }
@@ -172,13 +173,12 @@ pub fn measure<T: Sample>(sweep: &[T], plan: &SweepPlan) -> CmapMeasures {
         None => m.flags |= flags::NO_RETURN,
     }
 
-    if let Some(o) = onset_at {
-        m.onset = o.time;
+    if let Some((_, onset)) = onset_at {
+        m.onset = onset;
     }
-    if let (Some(o), Some((k, ret))) = (onset_at, return_at) {
-        let onset = o.time;
+    if let (Some((j, onset)), Some((k, ret))) = (onset_at, return_at) {
         m.neg_duration = ret - onset;
-        m.neg_area = negative_area(sweep, baseline, plan, o, (k, ret));
+        m.neg_area = negative_area(sweep, baseline, plan, (j, onset), (k, ret));
         // The positive phase counts when its peak clears the onset threshold.
         match i_pos {
             Some(ip) if ip >= k && -dev(ip) >= threshold && dev(ip) < 0.0 => {
@@ -223,16 +223,6 @@ fn abs_area<T: Sample>(
     0.5 * dev(a) * (axis.time(a) - t_a) + body + 0.5 * dev(b - 1) * (t_b - axis.time(b - 1))
 }
 
-/// The onset of the negative lobe: its time, the deviation the negative area starts from
-/// there (0 at a takeoff, the threshold at a plain crossing), and the last sample before
-/// the deflection.
-#[derive(Clone, Copy, Debug)]
-struct Onset {
-    before: usize,
-    time: f64,
-    level: f64,
-}
-
 /// Band of the takeoff walk, in multiples of the baseline noise SD: Gaussian noise lies
 /// above 1.5 SD in 6.7 % of samples, so a walk back through baseline rarely strays more
 /// than a sample before the response, while the band stays well under the threshold.
@@ -271,7 +261,7 @@ fn takeoff<T: Sample>(
     threshold: f64,
     j: usize,
     i_neg: usize,
-) -> Onset {
+) -> f64 {
     let axis = plan.axis;
     let dev = |i: usize| baseline - sweep[i].into();
     // Where the deviation crosses `level` between samples i and i + 1 (it rises there).
@@ -292,38 +282,35 @@ fn takeoff<T: Sample>(
             } else {
                 at_band
             };
-            Onset {
-                before: i,
-                time: time.max(axis.time(plan.window_start)),
-                level: 0.0,
-            }
+            time.max(axis.time(plan.window_start))
         }
-        None => Onset {
-            before: j,
-            time: at_threshold,
-            level: threshold,
-        },
+        None => at_threshold,
     }
 }
 
-/// Trapezoidal area of the deviation between the onset and the return, both fractional.
-/// The deviation is linear between samples, so the partial end segments are exact
-/// trapezoids: from the onset (deviation 0 at an extrapolated takeoff, the threshold at a
-/// plain crossing) straight to dev(before+1) at the start, dev(k−1) → 0 at the end.
+/// Trapezoidal area of the deviation's linear interpolant between the onset and the
+/// return, both fractional (the definition `engine.remeasure` uses for moved markers).
+/// The onset lies on segment `q` (at most `j`, the threshold-crossing sample; the
+/// interpolant there is the threshold for a plain crossing, near 0 at a takeoff); the
+/// partial end segments are exact trapezoids: dev(onset) → dev(q+1), dev(k−1) → 0.
 #[inline(always)]
 fn negative_area<T: Sample>(
     sweep: &[T],
     baseline: f64,
     plan: &SweepPlan,
-    onset: Onset,
+    (j, onset): (usize, f64),
     (k, ret): (usize, f64),
 ) -> f64 {
     let axis = plan.axis;
     let dt = 1.0 / axis.sample_rate;
     let dev = |i: usize| baseline - sweep[i].into();
-    // Samples before+1 ..= k-1 all lie above the baseline; before+1 <= peak <= k-1.
-    let (first, last) = (onset.before + 1, k - 1);
-    let head = 0.5 * (onset.level + dev(first)) * (axis.time(first) - onset.time);
+    let pos = (onset - axis.t0) * axis.sample_rate;
+    let q = (pos.floor().max(0.0) as usize).min(j);
+    let frac = pos - q as f64;
+    let at_onset = dev(q) * (1.0 - frac) + dev(q + 1) * frac;
+    // q+1 <= j+1 <= peak <= k-1.
+    let (first, last) = (q + 1, k - 1);
+    let head = 0.5 * (at_onset + dev(first)) * (axis.time(first) - onset);
     let tail = 0.5 * dev(last) * (ret - axis.time(last));
     let inner = lanes::lane_sum_dev(&sweep[first..=last], baseline);
     let body = (inner - 0.5 * (dev(first) + dev(last))) * dt;
