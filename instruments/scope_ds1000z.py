@@ -110,7 +110,7 @@ class RigolDS1000ZScope(ScpiDriver):
 
     def configure(self, acq: Acquisition) -> None:
         """Single-shot RAW capture triggered by the stimulus sync on CHANnel2."""
-        if acq == self.acquisition:
+        if acq == self.acquisition and self.settings_current():
             return
         if acq.segments > 1:
             raise UnsupportedInstrument(
@@ -148,6 +148,7 @@ class RigolDS1000ZScope(ScpiDriver):
                 self.t.write(message)
         self.check_errors("configuring the acquisition")
         self.acquisition = acq
+        self.settings_sent()
 
     def _status(self) -> str:
         return self.t.query(":TRIG:STAT?").strip().upper()

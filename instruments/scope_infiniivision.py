@@ -90,7 +90,7 @@ class InfiniiVisionScope(ScpiDriver):
 
     def configure(self, acq: Acquisition) -> None:
         """Single-shot capture on the EXT (stimulus sync) edge; no-op if unchanged."""
-        if acq == self.acquisition:
+        if acq == self.acquisition and self.settings_current():
             return
         self.acquisition = None
         c = acq.channel
@@ -126,6 +126,7 @@ class InfiniiVisionScope(ScpiDriver):
         self._segmented = acq.segments > 1
         self.check_errors("configuring the acquisition")
         self.acquisition = acq
+        self.settings_sent()
 
     def digitize(self) -> None:
         """Acquire now (free-running channel) and wait until the acquisition is complete."""

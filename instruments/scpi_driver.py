@@ -19,6 +19,15 @@ class ScpiDriver:
     def __init__(self, transport: Transport) -> None:
         self.t = transport
         self.idn = ""
+        self._settings_session = -1  # transport session the cached settings were sent on
+
+    def settings_current(self) -> bool:
+        """Whether settings sent earlier still hold: not after the session was reopened
+        (a dropped connection may have been an instrument restart to power-on state)."""
+        return self._settings_session == self.t.next_session
+
+    def settings_sent(self) -> None:
+        self._settings_session = self.t.sessions
 
     @property
     def resource(self) -> str:

@@ -61,6 +61,9 @@ class Transport:
         self._lock = threading.RLock()  # reopen() closes inside the lock
         self._inst: Any = None
         self._suspect = False  # a reply may be pending or half-read: reopen before reuse
+        # Sessions opened so far: a driver that cached instrument settings re-sends them
+        # when this changes, because the instrument may have restarted in between.
+        self.sessions = 0
         self._open()
 
     def _open(self) -> None:
@@ -77,11 +80,18 @@ class Transport:
                 self.role, self.resource, f"cannot open: {_describe(exc)}") from exc
         self._inst = inst
         self._suspect = False
+        self.sessions += 1
         try:
             self._prepare_socket()
         except BaseException:
             self.close()
             raise
+
+    @property
+    def next_session(self) -> int:
+        """The session the next message will go out on: a suspect one is reopened first."""
+        with self._lock:
+            return self.sessions + (1 if self._suspect else 0)
 
     def set_timeout(self, timeout_ms: int) -> None:
         """Change the I/O timeout of this session (and of any reopened one)."""

@@ -22,8 +22,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from edxbench.headless import HeadlessPrinter
 from engine import events as ev
 from engine.prompts import HeadlessPrompter, Prompt
@@ -286,9 +284,8 @@ def test_every_fault_kind_with_retry_skip_and_abort(tmp_path: Path) -> None:
            "fault: " + ", ".join(f"{k}: {v} faults" for k, v in sorted(until_off.items())))
 
 
-@pytest.mark.xfail(strict=True, reason="known defect: the scope driver keeps its cached "
-                   "acquisition after the scope restarts, so a retried sweep never triggers "
-                   "(instruments/scope_infiniivision.py configure(); not this suite's file)")
+# Was a strict xfail: the scope driver kept its cached acquisition across a restart, so
+# the retried sweep never triggered. Drivers now re-send settings on a reopened session.
 def test_scope_restart_then_retry(tmp_path: Path) -> None:
     CASES["scope-restart"] = (Case((("scope", "restart", 0, ":WAV:DATA?"),), "scope"),)
     try:
