@@ -112,7 +112,7 @@ def test_mutated_protocol_files(tmp_path: Path) -> None:
                 code, err = cli_in_process("protocols", "check", str(path))
                 lines = err.strip().splitlines()
                 if code not in (0, 2) or "Traceback" in err or len(lines) > 1 or (
-                        code == 2 and not lines[0].startswith(f"{path}:")):
+                        code == 2 and not lines[0].startswith(f"{work}/")):
                     problems.append(f"{mutation}: cli exit {code}: {err[:300]}")
             path.unlink()
     finally:
