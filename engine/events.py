@@ -16,6 +16,13 @@ if TYPE_CHECKING:
     from engine.prompts import Prompt
     from instruments.sweep import Sweep
 
+class RecordError(Exception):
+    """A subscriber that keeps the record (storage) could not keep an event.
+
+    Storage raises a subclass (disk full, read-only, locked). The engine then holds the
+    run at the step's commit instead of losing or failing the study."""
+
+
 RunStatus = Literal["running", "completed", "failed", "stopped", "aborted", "interrupted"]
 StepStatus = Literal["done", "skipped", "failed"]
 Outcome = Literal["normal", "abnormal", "unflagged"]

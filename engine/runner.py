@@ -140,6 +140,10 @@ class Run:
         self._control_lock = threading.Lock()
         self._in_step = False
         self._attempt_sweeps = 0
+        # While the record (storage) refuses writes, events wait here, in order, for it.
+        self._unrecorded: list[tuple[Callable[[ev.Event], None], ev.Event]] = []
+        self._recording_down = False
+        self._recording_given_up = False
         self._done: frozenset[int] = resume.completed if resume else frozenset()
         self._values: dict[str, float] = dict(resume.values) if resume else {}
         # every measured value so far, "step.name" → value, for compute steps
@@ -201,7 +205,7 @@ class Run:
         status: ev.RunStatus = "completed"
         reason = ""
         try:
-            self._emit(ev.RunStarted(
+            self._emit(must_keep=True, event=ev.RunStarted(
                 run_id=self.run_id, protocol_id=self.protocol.id,
                 protocol_title=self.protocol.title, subject_id=self.subject_id,
                 steps=tuple(ev.StepInfo(i, s.id, s.kind, s.title, s.group)
@@ -240,6 +244,10 @@ class Run:
         except Exception as exc:
             status = "failed"
             reason = f"{reason}; could not record the end of the run: {exc}".lstrip("; ")
+        if self._unrecorded:
+            status = "failed"
+            reason = (f"{reason}; {len(self._unrecorded)} event(s) could not be recorded "
+                      "(the database refused writes)").lstrip("; ")
         return RunResult(self.run_id, status, reason, list(self._measurements))
 
     def _interpret(self) -> None:
@@ -326,11 +334,56 @@ class Run:
             if request is not None:
                 raise StepInterrupted(*request)
 
-    def _emit(self, event: ev.Event) -> None:
+    def _emit(self, event: ev.Event, *, must_keep: bool = False) -> None:
         if isinstance(event, ev.SweepRecorded):
             self._attempt_sweeps += 1
         for subscriber in self.subscribers:
-            subscriber(event)
+            if must_keep:
+                subscriber(event)
+            elif any(s is subscriber for s, _ in self._unrecorded):
+                self._unrecorded.append((subscriber, event))  # keep its order
+            else:
+                try:
+                    subscriber(event)
+                except ev.RecordError:
+                    # held until the step's commit, where the operator decides
+                    self._recording_down = True
+                    self._unrecorded.append((subscriber, event))
+
+    def _commit(self, seq: int, step: Step, completed: ev.StepCompleted) -> None:
+        """Hand a completed step to storage and the screens.
+
+        If storage cannot keep it (disk full, read-only), the run waits with outputs off
+        until the operator frees space and retries, or stops; the step and the events
+        meanwhile are held in order and written on retry, so nothing is lost."""
+        while True:
+            try:
+                while self._unrecorded:
+                    subscriber, held = self._unrecorded[0]
+                    subscriber(held)
+                    self._unrecorded.pop(0)
+                self._emit(completed, must_keep=True)
+                self._recording_down = False
+                return
+            except ev.RecordError as exc:
+                self.bench.all_outputs_off()
+                self._recording_down = True
+                if self._recording_given_up:
+                    raise StepFailed(str(exc)) from None
+                self._emit(ev.Notice(self.run_id, "error", f"{exc}: '{step.title}' is held "
+                                     "in memory, not stored yet"))
+                choice = self._ask(seq, Prompt(
+                    id=f"{step.id}.storage", kind="choice", choices=("retry", "stop"),
+                    default="stop",
+                    text=f"The database cannot store '{step.title}' ({exc}). Free disk space "
+                         "(or make the database writable) and retry, or stop: steps already "
+                         "stored are kept and the run can be resumed later."),
+                    cancellable=False)
+                if choice != "retry":
+                    self._recording_given_up = True
+                    raise StepFailed(f"{exc} (stopped at '{step.title}'; stored steps are "
+                                     "kept, resume the run once the database is writable)"
+                                     ) from None
 
     def _ask(self, seq: int, prompt: Prompt, *, cancellable: bool = True) -> Any:
         if cancellable:
@@ -354,7 +407,7 @@ class Run:
         attempt = 1
         gated = self._safety_gate(seq, step, started)
         if gated is not None:
-            self._emit(gated)
+            self._commit(seq, step, gated)
             return
         while True:
             self._emit(ev.StepStarted(self.run_id, seq, step.id, step.kind, step.title,
@@ -396,7 +449,7 @@ class Run:
             for m in completed.measurements:
                 if m.value is not None:
                     self._measured[f"{step.id}.{m.name}"] = m.value
-            self._emit(completed)
+            self._commit(seq, step, completed)
             return
 
     def _interrupted(self, seq: int, step: Step, started: str,

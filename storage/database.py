@@ -15,10 +15,11 @@ from pathlib import Path
 
 import sqlite_utils
 
+from engine.events import RecordError
 from storage.migrations import migrate
 
 
-class StorageError(Exception):
+class StorageError(RecordError):
     """The database cannot be opened or written; the message names the file."""
 
 

@@ -1,11 +1,13 @@
 """Full disk and read-only database, for real: a small tmpfs mounted for the test.
 
 Full disk: the database lives on a 2 MB tmpfs that a filler file leaves only a little
-room on; a headless run (the `edxbench` command) fills it mid-run. The run cannot pause
-(SQLite refuses the step's commit and the engine has nowhere to keep it), so it stops
-cleanly: one line says the database is full, the stimulator is off, and the process
-exits 1. After the filler is removed, `PRAGMA integrity_check` passes, every step the
-run reported done is stored, and `edxbench resume` completes the run.
+room on, and a run fills it mid-run. The engine holds the step SQLite refused (and every
+event after it, in order), turns the outputs off and asks: retry or stop.
+- Pause: the operator frees space and retries; the held step and events are written and
+  the run completes, with the audit chain intact.
+- Stop (the headless default): one line says the database is full, the process exits 1;
+  after the filler is removed, `PRAGMA integrity_check` passes, every step the run
+  reported done is stored, and `edxbench resume` completes the run.
 
 Read-only: the filesystem holding an existing database is remounted read-only; a run
 is refused before any step with one line naming the file (when the file is opened, or at
@@ -22,13 +24,19 @@ import os
 import re
 import sqlite3
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from edxbench.session import open_session
+from engine import events as ev
+from engine.prompts import HeadlessPrompter, Prompt
+from storage.audit import verify_chain
 from storage.database import open_database
-from tests.conftest import run_cli
+from storage.queries import get_run
+from tests.conftest import ROOT, run_cli
 from tests.reliability.figures import count, report
 
 DONE = re.compile(r"^\[\s*done\] (.+)$", re.M)
@@ -94,10 +102,70 @@ def test_disk_fills_mid_run(tmp_path: Path) -> None:
                             f"{status} then {listed[0]['status']}, resumed to completed")
     assert max(stored_counts) >= 1, "the disk filled before any step: leave more room"
     line = re.search(r"database .*", done.stdout + done.stderr)
-    report("6 full disk / read-only", f"{trials} runs on a full tmpfs: the run stops cleanly "
-           f"(it cannot pause: the step's commit is refused), exit 1, integrity ok, "
+    report("6 full disk / read-only", f"{trials} headless runs on a full tmpfs, answer "
+           f"'stop': the run stops cleanly, exit 1, integrity ok, "
            f"reported steps kept, resumed after freeing space; {'; '.join(outcomes)}; "
            f"message: {line.group(0)[:160] if line else '?'}")
+
+
+class FreeSpaceOnSecondAsk(HeadlessPrompter):
+    """An operator who retries once in vain, then deletes the filler and retries."""
+
+    def __init__(self, filler: Path) -> None:
+        super().__init__()
+        self.filler = filler
+        self.storage_prompts: list[str] = []
+
+    def ask(self, prompt: Prompt, announce: Callable[[], None] = lambda: None) -> Any:
+        if not prompt.id.endswith(".storage"):
+            return super().ask(prompt, announce)
+        announce()
+        self.storage_prompts.append(prompt.id)
+        if len(self.storage_prompts) >= 2:
+            self.filler.unlink(missing_ok=True)
+        return "retry"
+
+
+def test_disk_full_pauses_the_run_until_space_is_freed(tmp_path: Path) -> None:
+    trials = count(1, 4)
+    paused = []
+    for n in range(trials):
+        with small_disk(tmp_path / f"pause{n}", "2m") as disk:
+            db_path = disk / "runs.sqlite"
+            open_database(db_path).conn.close()
+            filler = fill(disk, 250_000 + 150_000 * (n % 3))
+            prompter = FreeSpaceOnSecondAsk(filler)
+            notices: list[str] = []
+
+            def listen(event: ev.Event, notices: list[str] = notices) -> None:
+                if isinstance(event, ev.Notice) and event.level == "error":
+                    notices.append(event.text)
+
+            session = open_session(ROOT / "protocols" / "median_motor.yaml", "normal-adult",
+                                   db_path=db_path, prompter=prompter, fast=True,
+                                   subscribers=[listen])
+            try:
+                result = session.run.execute()
+            finally:
+                session.close()
+            assert prompter.storage_prompts, "the disk never filled: leave less room"
+            assert result.status == "completed", result.reason
+            assert any("full" in text for text in notices), notices
+            db = open_database(db_path)
+            try:
+                assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+                steps = db.execute("SELECT seq, status FROM steps WHERE run_id = ? ORDER BY seq",
+                                   (result.run_id,)).fetchall()
+                assert [seq for seq, _ in steps] == list(range(len(session.protocol.steps)))
+                assert get_run(db, result.run_id)["status"] == "completed"
+                assert verify_chain(db) == []
+            finally:
+                db.conn.close()
+            paused.append(f"held at {prompter.storage_prompts[0]}, asked "
+                          f"{len(prompter.storage_prompts)}x, completed")
+    report("6 full disk / read-only", f"{trials} runs paused by a full tmpfs and retried after "
+           f"freeing space: all completed, every step stored once, integrity ok, audit chain "
+           f"ok ({'; '.join(paused)})")
 
 
 def test_read_only_database(tmp_path: Path) -> None:
