@@ -125,6 +125,14 @@ class EdxApp(App[int]):
     def open_runs(self, status: str | None = None) -> None:
         from tui.screens.runs import RunsScreen
 
+        if status is None:
+            # One list screen for the app's life: composing and styling its widgets cost
+            # more than reading the page. Its filters stay as the reviewer left them; it
+            # reloads its page each time it is shown.
+            if not self.is_screen_installed("runs"):
+                self.install_screen(RunsScreen(), "runs")
+            self.push_screen("runs")
+            return
         screen = RunsScreen(status=status)
         # Read the first page while the screen composes: the list is there sooner.
         screen.prefetched()

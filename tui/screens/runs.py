@@ -108,6 +108,10 @@ class RunsScreen(Screen[None]):
         self.query_one(RunsTable).focus()
         self._load_protocols()
 
+    def on_screen_suspend(self) -> None:
+        """Leave no stale page to be painted when the screen is shown again."""
+        self.query_one(RunsTable).clear()
+
     def on_screen_resume(self) -> None:
         """Also fires on first show; reloading on return picks up runs finished since."""
         if not self.fetching:
