@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
 from instruments.errors import InstrumentProtocolError, InstrumentTimeout, UnsupportedInstrument
-from instruments.scope_infiniivision import Acquisition
+from instruments.scope_infiniivision import Acquisition, Preamble
 from instruments.scpi_driver import ScpiDriver, fmt
 from instruments.transport import Transport
 
@@ -43,37 +42,13 @@ def is_ds1000z(fields: list[str]) -> bool:
     return fields[0].upper() in MAKERS and fields[1].upper() in MODELS
 
 
-@dataclass(frozen=True)
-class RigolPreamble:
-    """The 10 fields of :WAV:PRE? (format, type, points, count, xinc, xorigin, xref,
-    yinc, yorigin, yref), with Rigol's meaning of yorigin (codes, not volts)."""
-
-    format: int
-    type: int
-    points: int
-    count: int
-    x_increment: float
-    x_origin: float
-    x_reference: float
-    y_increment: float
-    y_origin: float
-    y_reference: float
-
-    @classmethod
-    def parse(cls, reply: str) -> RigolPreamble:
-        f = reply.split(",")
-        if len(f) != 10:
-            raise ValueError(f"expected 10 fields, got {len(f)}")
-        return cls(int(float(f[0])), int(float(f[1])), int(float(f[2])), int(float(f[3])),
-                   float(f[4]), float(f[5]), float(f[6]), float(f[7]), float(f[8]), float(f[9]))
+class RigolPreamble(Preamble):
+    """The same 10 fields of :WAV:PRE? as InfiniiVision's, but Rigol's yorigin is in
+    codes, not volts."""
 
     def volts_per_code(self) -> tuple[float, float]:
         """(scale, offset) with volts = code × scale + offset."""
         return self.y_increment, -(self.y_origin + self.y_reference) * self.y_increment
-
-    def timebase(self) -> tuple[float, float]:
-        """(sample rate, time of the first point)."""
-        return 1.0 / self.x_increment, self.x_origin - self.x_reference * self.x_increment
 
 
 def timebase_step(seconds_per_div: float) -> float:

@@ -29,7 +29,7 @@ import threading
 from dataclasses import dataclass, field
 
 from instruments.sim.scpi_instrument import ScpiInstrument
-from instruments.sim.scpi_server import respond
+from instruments.sim.scpi_server import LoopbackService, respond
 
 HEADER = struct.Struct("!2sBBIQ")
 PROLOGUE = b"HS"
@@ -284,32 +284,12 @@ class _Server(socketserver.ThreadingTCPServer):
             self._sockets.clear()
 
 
-class HislipServer:
+class HislipServer(LoopbackService):
     """Serves `instrument` over HiSLIP on 127.0.0.1:`port` (0 = ephemeral)."""
 
     def __init__(self, instrument: ScpiInstrument, port: int = 0) -> None:
-        self._server = _Server(("127.0.0.1", port), instrument)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"hislip-{instrument.role}",
-            daemon=True,
-        )
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
+        super().__init__(_Server(("127.0.0.1", port), instrument), f"hislip-{instrument.role}")
 
     @property
     def resource(self) -> str:
         return f"TCPIP0::127.0.0.1::hislip0,{self.port}::INSTR"
-
-    def start(self) -> HislipServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.drop_clients()
-        self._server.server_close()
-        self._thread.join(timeout=2)

@@ -12,6 +12,7 @@ import socketserver
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any, Self
 
 from instruments.sim.faults import GARBAGE, WRONG_IDN
 from instruments.sim.scpi_instrument import ScpiInstrument
@@ -133,27 +134,19 @@ class _Server(socketserver.ThreadingTCPServer):
             self._clients.clear()
 
 
-class ScpiServer:
-    """Serves `instrument` on 127.0.0.1:`port` (0 = ephemeral) from a daemon thread."""
+class LoopbackService:
+    """A socketserver on 127.0.0.1 run by a daemon thread (SOCKET and HiSLIP share it)."""
 
-    def __init__(self, instrument: ScpiInstrument, port: int = 0) -> None:
-        self._server = _Server(("127.0.0.1", port), instrument)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"scpi-{instrument.role}",
-            daemon=True,
-        )
+    def __init__(self, server: Any, name: str) -> None:
+        self._server = server
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05}, name=name, daemon=True)
 
     @property
     def port(self) -> int:
         return int(self._server.server_address[1])
 
-    @property
-    def resource(self) -> str:
-        return f"TCPIP0::127.0.0.1::{self.port}::SOCKET"
-
-    def start(self) -> ScpiServer:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
@@ -162,3 +155,14 @@ class ScpiServer:
         self._server.drop_clients()
         self._server.server_close()
         self._thread.join(timeout=2)
+
+
+class ScpiServer(LoopbackService):
+    """Serves `instrument` on 127.0.0.1:`port` (0 = ephemeral) from a daemon thread."""
+
+    def __init__(self, instrument: ScpiInstrument, port: int = 0) -> None:
+        super().__init__(_Server(("127.0.0.1", port), instrument), f"scpi-{instrument.role}")
+
+    @property
+    def resource(self) -> str:
+        return f"TCPIP0::127.0.0.1::{self.port}::SOCKET"
